@@ -1,0 +1,23 @@
+"""tunecore: hyperparameter tuning on Ray. ``import tunecore as tune`` reads like the guide."""
+
+from tunecore._version import __version__
+from tunecore.errors import TrialError, TuneError
+from tunecore.experiment import Experiment
+from tunecore.hookspecs import hookimpl
+from tunecore.registry import register_trainable
+from tunecore.util import get_pinned_object, pin_in_object_store
+
+# --- search space (owned by tunecore/variants.py and tunecore/sample.py) ---
+# from tunecore.variants import function, grid_search
+# from tunecore.sample import choice, loguniform, quniform, randint, randn, sample_from, uniform
+
+__all__ = [
+    "Experiment",
+    "TrialError",
+    "TuneError",
+    "__version__",
+    "get_pinned_object",
+    "hookimpl",
+    "pin_in_object_store",
+    "register_trainable",
+]

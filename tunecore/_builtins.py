@@ -1,0 +1,20 @@
+"""The core's own defaults, registered through the same hooks as any plugin."""
+
+from __future__ import annotations
+
+from tunecore.hookspecs import hookimpl
+
+
+@hookimpl
+def tunecore_register_schedulers(register):
+    from tunecore.schedulers import FIFOScheduler, MedianStoppingRule
+
+    register("fifo", FIFOScheduler)
+    register("median_stopping", MedianStoppingRule)
+
+
+@hookimpl
+def tunecore_register_loggers(register):
+    from tunecore.loggers.json import JsonLogger
+
+    register("json", JsonLogger)

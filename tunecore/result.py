@@ -1,0 +1,47 @@
+"""Names of the result keys that mean something to tunecore."""
+
+from __future__ import annotations
+
+import os
+
+DONE = "done"
+TIMESTEPS_THIS_ITER = "timesteps_this_iter"
+TIMESTEPS_TOTAL = "timesteps_total"
+TRAINING_ITERATION = "training_iteration"
+TIME_THIS_ITER_S = "time_this_iter_s"
+TIME_TOTAL_S = "time_total_s"
+EPISODE_REWARD_MEAN = "episode_reward_mean"
+MEAN_LOSS = "mean_loss"
+NEG_MEAN_LOSS = "neg_mean_loss"
+MEAN_ACCURACY = "mean_accuracy"
+EXPERIMENT_ID = "experiment_id"
+TRIAL_ID = "trial_id"
+TIME_SINCE_RESTORE = "time_since_restore"
+TIMESTEPS_SINCE_RESTORE = "timesteps_since_restore"
+ITERATIONS_SINCE_RESTORE = "iterations_since_restore"
+
+#: Keys the trainable fills in itself; never treated as user metrics.
+AUTO_RESULT_KEYS = (
+    TRAINING_ITERATION,
+    TIME_TOTAL_S,
+    TIME_THIS_ITER_S,
+    EXPERIMENT_ID,
+    TRIAL_ID,
+    "date",
+    "timestamp",
+    "pid",
+    "hostname",
+    "node_ip",
+    "config",
+    DONE,
+    TIME_SINCE_RESTORE,
+    TIMESTEPS_SINCE_RESTORE,
+    ITERATIONS_SINCE_RESTORE,
+)
+
+DEFAULT_RESULTS_DIR = os.path.expanduser(os.environ.get("TUNECORE_RESULTS_DIR", "~/ray_results"))
+
+EXPERIMENT_STATE_FILE = "experiment_state.json"
+PARAMS_FILE = "params.json"
+RESULT_FILE = "result.json"
+ERROR_FILE = "error.txt"

@@ -1,0 +1,152 @@
+"""The scheduler interface: called by the TrialRunner, returns decisions the runner acts on."""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Any, Optional, Protocol
+
+from tunecore.errors import TuneError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tunecore.trial import Checkpoint, Resources, Trial
+
+
+class Decision(str, enum.Enum):
+    """What a scheduler wants done with the trial whose result it just saw."""
+
+    #: Keep training: the runner launches the next iteration on the same actor.
+    CONTINUE = "CONTINUE"
+    #: Yield the trial's resources: the runner saves an in-memory checkpoint (object
+    #: store), stops the actor and marks the trial PAUSED. It resumes from that
+    #: checkpoint when ``choose_trial_to_run`` picks it again.
+    PAUSE = "PAUSE"
+    #: End the trial: TERMINATED, its result recorded with ``done=True``; a final
+    #: checkpoint is taken when the experiment has ``checkpoint_at_end``.
+    STOP = "STOP"
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.value
+
+
+class SchedulerContext(Protocol):
+    """What a scheduler may see and ask of the runner (the ``runner`` argument).
+
+    Requests about *other* trials (``stop_trial``, ``unpause_trial``,
+    ``exploit_trial``) are queued and carried out by the runner right after the
+    scheduler callback returns; a scheduler never touches actors or executors.
+    """
+
+    def get_trials(self) -> list["Trial"]: ...
+
+    def has_resources(self, resources: "Resources") -> bool: ...
+
+    def stop_trial(self, trial: "Trial") -> None:
+        """Ask that a PENDING/PAUSED/RUNNING trial be stopped (TERMINATED)."""
+
+    def unpause_trial(self, trial: "Trial") -> None:
+        """Ask that a PAUSED trial become PENDING (eligible to run again)."""
+
+    def save_trial(self, trial: "Trial") -> "Checkpoint":
+        """Take an in-memory checkpoint of a RUNNING trial now (object store, any node)."""
+
+    def exploit_trial(self, trial: "Trial", checkpoint: "Checkpoint", config: dict,
+                      experiment_tag: Optional[str] = None) -> None:
+        """Ask that ``trial`` continue from ``checkpoint`` with ``config`` (PBT)."""
+
+
+def validate_mode(mode: Optional[str]) -> None:
+    if mode not in (None, "min", "max"):
+        raise TuneError(f"mode must be 'min' or 'max', but got mode={mode!r}")
+
+
+class TrialScheduler:
+    """Base class of schedulers. Subclasses override the callbacks they need.
+
+    Called by: the TrialRunner only, from its own loop (one thread). Every callback
+    gets the runner's :class:`SchedulerContext` first.
+
+    Metric: schedulers take ``metric`` + ``mode`` (``"min"`` or ``"max"``) or the
+    seed's ``reward_attr`` (always maximised). :meth:`score` turns a result into a
+    number where larger is better.
+    """
+
+    CONTINUE = Decision.CONTINUE
+    PAUSE = Decision.PAUSE
+    STOP = Decision.STOP
+
+    #: True when the scheduler pauses trials, so trainables must be able to checkpoint.
+    requires_checkpointing: bool = False
+
+    metric: Optional[str] = None
+    mode: str = "max"
+
+    def _init_metric(self, metric: Optional[str], mode: Optional[str], reward_attr: Optional[str],
+                     default: str = "episode_reward_mean") -> None:
+        validate_mode(mode)
+        if metric is not None and reward_attr is not None and metric != reward_attr:
+            raise TuneError(
+                f"give either metric or reward_attr, not both, but got metric={metric!r}, "
+                f"reward_attr={reward_attr!r}"
+            )
+        self.metric = metric or reward_attr or default
+        self.mode = mode or "max"
+
+    def set_search_properties(self, metric: Optional[str], mode: Optional[str]) -> None:
+        """Adopt the experiment-wide metric/mode when the scheduler was not given one."""
+        if metric and not getattr(self, "_metric_given", False):
+            self.metric = metric
+        if mode:
+            validate_mode(mode)
+            self.mode = mode
+
+    def score(self, result: dict) -> Optional[float]:
+        """``result[metric]`` signed so that larger is better; None when absent."""
+        value = result.get(self.metric) if self.metric else None
+        if value is None:
+            return None
+        value = float(value)
+        return value if self.mode == "max" else -value
+
+    # -- callbacks ------------------------------------------------------------------
+    def on_trial_add(self, runner: SchedulerContext, trial: "Trial") -> None:
+        """A trial was added (before it is in ``runner.get_trials()``)."""
+
+    def on_trial_result(self, runner: SchedulerContext, trial: "Trial", result: dict) -> Decision:
+        """A RUNNING trial reported ``result`` and did not meet its stop condition."""
+        return Decision.CONTINUE
+
+    def on_trial_complete(self, runner: SchedulerContext, trial: "Trial", result: Optional[dict]) -> None:
+        """A RUNNING trial finished (stop criterion, ``done``, or a user stop)."""
+
+    def on_trial_error(self, runner: SchedulerContext, trial: "Trial") -> None:
+        """A RUNNING trial failed for good."""
+
+    def on_trial_remove(self, runner: SchedulerContext, trial: "Trial") -> None:
+        """A PENDING or PAUSED trial was stopped."""
+
+    def choose_trial_to_run(self, runner: SchedulerContext) -> Optional["Trial"]:
+        """A PENDING or PAUSED trial that fits (``runner.has_resources``), or None.
+
+        Must not change state: the runner may call it several times a step.
+        """
+        from tunecore.trial import TrialStatus
+
+        paused = None
+        for trial in runner.get_trials():
+            if trial.status == TrialStatus.PENDING and runner.has_resources(trial.resources):
+                return trial
+            if paused is None and trial.status == TrialStatus.PAUSED and runner.has_resources(trial.resources):
+                paused = trial
+        return paused
+
+    def debug_string(self) -> str:
+        """The scheduler's lines of the status table."""
+        return f"Using {type(self).__name__}."
+
+    # -- experiment state -----------------------------------------------------------
+    def save_state(self) -> Any:
+        """JSON-able state for ``experiment_state.json`` (None: nothing to keep)."""
+        return None
+
+    def restore_state(self, state: Any) -> None:
+        """Inverse of :meth:`save_state`."""

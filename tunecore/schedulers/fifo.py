@@ -1,0 +1,12 @@
+"""FIFO: run trials in the order they were added; never stop one early."""
+
+from __future__ import annotations
+
+from tunecore.schedulers._base import TrialScheduler
+
+
+class FIFOScheduler(TrialScheduler):
+    """The default scheduler (spec §11.2): every result continues."""
+
+    def debug_string(self) -> str:
+        return "Using FIFO scheduling algorithm."
