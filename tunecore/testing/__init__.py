@@ -1,0 +1,34 @@
+"""Conformance suites and fakes for testing schedulers, searchers, loggers and syncers.
+
+Every component, in-repo or third-party, proves it keeps its contract by subclassing
+the matching suite in its own tests (this module needs pytest)::
+
+    import pytest
+    from tunecore.testing import SchedulerContract
+
+    class TestMyScheduler(SchedulerContract):
+        @pytest.fixture
+        def make_scheduler(self):
+            return lambda: MyScheduler(metric="episode_reward_mean", mode="max")
+
+The suites have no ``Test`` prefix, so pytest only collects them through a subclass.
+:class:`FakeRunner` (also ``FakeContext``), :func:`make_trial` and :func:`make_result`
+drive a scheduler like the runner does, without Ray.
+"""
+
+from tunecore.testing._fakes import FakeContext, FakeRunner, make_result, make_trial
+from tunecore.testing._logger import LoggerContract
+from tunecore.testing._scheduler import SchedulerContract
+from tunecore.testing._searcher import SearcherContract
+from tunecore.testing._syncer import SyncerContract
+
+__all__ = [
+    "FakeContext",
+    "FakeRunner",
+    "LoggerContract",
+    "SchedulerContract",
+    "SearcherContract",
+    "SyncerContract",
+    "make_result",
+    "make_trial",
+]
