@@ -18,3 +18,10 @@ def tunecore_register_loggers(register):
     from tunecore.loggers.json import JsonLogger
 
     register("json", JsonLogger)
+
+
+@hookimpl
+def tunecore_register_syncers(register):
+    from tunecore.syncers.local import LocalSyncer
+
+    register("file", LocalSyncer)
