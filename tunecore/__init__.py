@@ -8,16 +8,25 @@ from tunecore.registry import register_trainable
 from tunecore.util import get_pinned_object, pin_in_object_store
 
 # --- search space (owned by tunecore/variants.py and tunecore/sample.py) ---
-# from tunecore.variants import function, grid_search
-# from tunecore.sample import choice, loguniform, quniform, randint, randn, sample_from, uniform
+from tunecore.variants import function, grid_search
+from tunecore.sample import choice, loguniform, quniform, randint, randn, sample_from, uniform
 
 __all__ = [
     "Experiment",
     "TrialError",
     "TuneError",
     "__version__",
+    "choice",
+    "function",
     "get_pinned_object",
+    "grid_search",
     "hookimpl",
+    "loguniform",
     "pin_in_object_store",
+    "quniform",
+    "randint",
+    "randn",
     "register_trainable",
+    "sample_from",
+    "uniform",
 ]
