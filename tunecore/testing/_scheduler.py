@@ -57,7 +57,7 @@ class SchedulerContract:
     # -- the contract ------------------------------------------------------------------
     def test_factory_returns_a_trial_scheduler(self, make_scheduler):
         scheduler = make_scheduler()
-        assert isinstance(scheduler, TrialScheduler)
+        assert isinstance(scheduler, TrialScheduler), f"{scheduler!r} is not a TrialScheduler"
         assert make_scheduler() is not scheduler, "make_scheduler must return a new scheduler each call"
 
     def test_full_experiment_finishes_with_decision_values(self, make_scheduler):
@@ -65,7 +65,7 @@ class SchedulerContract:
         runner = self.runner(scheduler)
         runner.add_trials(self.num_trials)
         runner.run(max_iterations=self.max_iterations)
-        assert all(t.is_finished() for t in runner.trials)
+        assert all(t.is_finished() for t in runner.trials), "run() returned with trials unfinished"
         assert runner.decisions, "on_trial_result was never called"
         for trial_id, decision in runner.decisions:
             assert isinstance(decision, Decision), (trial_id, decision)
@@ -92,8 +92,8 @@ class SchedulerContract:
         first = runner.choose()
         assert first is not None, "four PENDING trials that fit, but choose_trial_to_run returned None"
         for _ in range(3):
-            assert runner.choose() is first
-        assert [t.status for t in runner.trials] == statuses
+            assert runner.choose() is first, "choose_trial_to_run gave a different trial when called again"
+        assert [t.status for t in runner.trials] == statuses, "choose_trial_to_run changed a trial's status"
         assert runner.requests == [], "choose_trial_to_run must not ask the runner for anything"
 
     def test_choose_returns_only_pending_or_paused_trials_that_fit(self, make_scheduler):
@@ -161,12 +161,12 @@ class SchedulerContract:
 
     def test_debug_string_is_str(self, make_scheduler):
         scheduler = make_scheduler()
-        assert isinstance(scheduler.debug_string(), str)
+        assert isinstance(scheduler.debug_string(), str), "debug_string must return a str"
         runner = self.runner(scheduler)
         runner.add_trials(self.num_trials)
         runner.run(max_iterations=self.max_iterations)
         text = scheduler.debug_string()
-        assert isinstance(text, str) and text.strip()
+        assert isinstance(text, str) and text.strip(), f"debug_string returned {text!r}"
 
     def test_save_and_restore_state_round_trip_through_json(self, make_scheduler):
         fresh = make_scheduler()
@@ -188,5 +188,8 @@ class SchedulerContract:
         text = json.dumps(state, sort_keys=True)  # must be JSON-able as is
         restored = make_scheduler()
         restored.restore_state(json.loads(text))
-        assert json.dumps(restored.save_state(), sort_keys=True) == text
+        again = json.dumps(restored.save_state(), sort_keys=True)
+        assert again == text, (
+            f"save_state -> restore_state -> save_state changed the state:\n  saved:    {text}\n"
+            f"  restored: {again}")
         assert isinstance(restored.debug_string(), str)

@@ -82,7 +82,7 @@ class SearcherContract:
     # -- the contract ------------------------------------------------------------------
     def test_factory_returns_a_search_algorithm(self, make_searcher):
         searcher = make_searcher()
-        assert isinstance(searcher, SearchAlgorithm)
+        assert isinstance(searcher, SearchAlgorithm), f"{searcher!r} is not a SearchAlgorithm"
         assert make_searcher() is not searcher
 
     def test_produces_trials_and_finishes(self, make_searcher):
@@ -127,7 +127,10 @@ class SearcherContract:
         text = json.dumps(state, sort_keys=True)  # must be JSON-able as is
         restored = make_searcher()
         restored.restore_state(json.loads(text))
-        assert json.dumps(restored.save_state(), sort_keys=True) == text
+        again = json.dumps(restored.save_state(), sort_keys=True)
+        assert again == text, (
+            f"save_state -> restore_state -> save_state changed the state:\n  saved:    {text}\n"
+            f"  restored: {again}")
         # the restored searcher still works to the end
         self.drive(restored)
-        assert restored.is_finished()
+        assert restored.is_finished(), "the restored searcher did not finish"

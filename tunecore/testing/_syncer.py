@@ -85,9 +85,10 @@ class SyncerContract:
             stats = syncer.sync_up()
             assert isinstance(stats, SyncStats)
             local = self.local_listing(local_dir)
-            assert stats.files_sent == len(local)
-            assert stats.bytes_sent == sum(len(v) for v in local.values())
-            assert remote_listing() == local
+            assert stats.files_sent == len(local), f"{len(local)} files to send, files_sent={stats.files_sent}"
+            assert stats.bytes_sent == sum(len(v) for v in local.values()), f"bytes_sent={stats.bytes_sent}"
+            remote = remote_listing()
+            assert remote == local, f"remote has {sorted(remote)}, local has {sorted(local)}"
         finally:
             syncer.close()
 
@@ -98,7 +99,7 @@ class SyncerContract:
             n = len(self.local_listing(local_dir))
             again = syncer.sync_up()
             assert again.files_sent == 0, "nothing changed, but files were sent again"
-            assert again.files_unchanged == n
+            assert again.files_unchanged == n, f"files_unchanged={again.files_unchanged}, expected {n}"
             with open(os.path.join(local_dir, "trial_a", "result.json"), "ab") as f:
                 f.write(b'{"training_iteration": 2}\n')
             os.makedirs(os.path.join(local_dir, "trial_c"))
@@ -106,8 +107,8 @@ class SyncerContract:
                 f.write(b'{"lr": 0.3}')
             third = syncer.sync_up()
             assert third.files_sent == 2, f"one changed and one new file, but sent {third.files_sent}"
-            assert third.files_unchanged == n - 1
-            assert remote_listing() == self.local_listing(local_dir)
+            assert third.files_unchanged == n - 1, f"files_unchanged={third.files_unchanged}, expected {n - 1}"
+            assert remote_listing() == self.local_listing(local_dir), "the remote differs from the local folder"
         finally:
             syncer.close()
 
