@@ -14,6 +14,14 @@ def tunecore_register_schedulers(register):
 
 
 @hookimpl
+def tunecore_register_searchers(register):
+    from tunecore.searchers import BasicVariantGenerator
+
+    register("variant_generator", BasicVariantGenerator)
+    register("basic_variant", BasicVariantGenerator)
+
+
+@hookimpl
 def tunecore_register_loggers(register):
     from tunecore.loggers.json import JsonLogger
 

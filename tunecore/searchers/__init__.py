@@ -1,5 +1,25 @@
-"""Search algorithms: the base class and the core's defaults."""
+"""Search algorithms: the base classes, the core's default, and the sample domains they read."""
 
+from tunecore.sample import Choice, Domain, LogUniform, QUniform, RandInt, RandN, SampleFrom, Uniform
 from tunecore.searchers._base import SearchAlgorithm
+from tunecore.searchers.basic_variant import BasicVariantGenerator
+from tunecore.searchers.suggestion import SuggestionAlgorithm, flatten_config, unflatten_config
+from tunecore.variants import function, grid_search
 
-__all__ = ["SearchAlgorithm"]
+__all__ = [
+    "BasicVariantGenerator",
+    "Choice",
+    "Domain",
+    "LogUniform",
+    "QUniform",
+    "RandInt",
+    "RandN",
+    "SampleFrom",
+    "SearchAlgorithm",
+    "SuggestionAlgorithm",
+    "Uniform",
+    "flatten_config",
+    "function",
+    "grid_search",
+    "unflatten_config",
+]
