@@ -5,6 +5,9 @@ from tunecore.errors import TrialError, TuneError
 from tunecore.experiment import Experiment
 from tunecore.hookspecs import hookimpl
 from tunecore.registry import register_trainable
+from tunecore.trainable import Trainable
+from tunecore.tune import run_experiments
+from tunecore.analysis import Analysis
 from tunecore.util import get_pinned_object, pin_in_object_store
 
 # --- search space (owned by tunecore/variants.py and tunecore/sample.py) ---
@@ -12,6 +15,9 @@ from tunecore.variants import function, grid_search
 from tunecore.sample import choice, loguniform, quniform, randint, randn, sample_from, uniform
 
 __all__ = [
+    "Analysis",
+    "Trainable",
+    "run_experiments",
     "Experiment",
     "TrialError",
     "TuneError",

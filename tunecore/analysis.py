@@ -1,0 +1,150 @@
+"""Reading an experiment back from disk: its trials, the best config, a DataFrame."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from tunecore import result as R
+from tunecore.errors import TuneError
+from tunecore.state import load_experiment_state
+from tunecore.util import flatten_dict
+
+
+@dataclass
+class TrialRecord:
+    """One trial as found on disk."""
+
+    trial_id: str
+    name: str
+    status: str
+    config: dict
+    logdir: Optional[str]
+    last_result: Optional[dict]
+    num_failures: int = 0
+    _results: Optional[list] = field(default=None, repr=False)
+
+    def results(self) -> list[dict]:
+        """Every row of the trial's ``result.json`` (read once, then cached)."""
+        if self._results is None:
+            self._results = read_results(os.path.join(self.logdir, R.RESULT_FILE)) if self.logdir else []
+        return self._results
+
+
+def read_results(path: str) -> list[dict]:
+    """The rows of a ``result.json``; a torn last line (a crash mid-write) is skipped."""
+    rows = []
+    if not os.path.exists(path):
+        return rows
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return rows
+
+
+class Analysis:
+    """An experiment folder (``<local_dir>/<name>``) read back.
+
+    Uses ``experiment_state.json`` when present, else the trial folders
+    (``params.json`` + ``result.json``).
+    """
+
+    def __init__(self, experiment_dir: str) -> None:
+        experiment_dir = os.path.expanduser(experiment_dir)
+        if not os.path.isdir(experiment_dir):
+            raise TuneError(f"{experiment_dir!r} is not a folder; give an experiment folder such as "
+                            "~/ray_results/my_experiment")
+        self.experiment_dir = experiment_dir
+        self.trials: list[TrialRecord] = []
+        state = load_experiment_state(experiment_dir)
+        if state is not None:
+            for rec in state["trials"]:
+                self.trials.append(TrialRecord(rec["trial_id"], rec.get("name") or rec["trial_id"], rec["status"],
+                                               rec.get("config") or {}, rec.get("logdir"), rec.get("last_result"),
+                                               rec.get("num_failures", 0)))
+        else:
+            self._scan()
+        if not self.trials:
+            raise TuneError(f"No trials found in {experiment_dir!r}: it has no experiment_state.json and no "
+                            "trial folders with result.json.")
+
+    def _scan(self) -> None:
+        for entry in sorted(os.listdir(self.experiment_dir)):
+            logdir = os.path.join(self.experiment_dir, entry)
+            result_path = os.path.join(logdir, R.RESULT_FILE)
+            if not os.path.isfile(result_path):
+                continue
+            config = {}
+            params = os.path.join(logdir, R.PARAMS_FILE)
+            if os.path.exists(params):
+                with open(params, encoding="utf-8") as f:
+                    config = json.load(f)
+            rows = read_results(result_path)
+            last = rows[-1] if rows else None
+            status = "TERMINATED" if last and last.get(R.DONE) else "UNKNOWN"
+            if os.path.exists(os.path.join(logdir, R.ERROR_FILE)):
+                status = "ERROR"
+            record = TrialRecord((last or {}).get(R.TRIAL_ID, entry), entry, status, config, logdir, last)
+            record._results = rows
+            self.trials.append(record)
+
+    def _value(self, trial: TrialRecord, metric: str, scope: str) -> Optional[float]:
+        if scope == "last":
+            values = [(trial.last_result or {}).get(metric)]
+        else:
+            values = [r.get(metric) for r in trial.results()]
+        values = [v for v in values if isinstance(v, (int, float)) and not (isinstance(v, float) and math.isnan(v))]
+        if not values:
+            return None
+        return values[-1] if scope == "last" else (max(values) if scope == "max" else min(values))
+
+    def get_best_trial(self, metric: str, mode: str = "max", scope: str = "last") -> Optional[TrialRecord]:
+        """The trial with the best ``metric`` (``scope``: ``last`` result, or ``max``/``min`` over all)."""
+        if mode not in ("min", "max"):
+            raise TuneError(f"mode must be 'min' or 'max', but got mode={mode!r}")
+        scored = [(self._value(t, metric, scope), t) for t in self.trials]
+        scored = [(v, t) for v, t in scored if v is not None]
+        if not scored:
+            return None
+        return (max if mode == "max" else min)(scored, key=lambda vt: vt[0])[1]
+
+    def get_best_config(self, metric: str, mode: str = "max", scope: str = "last") -> Optional[dict]:
+        best = self.get_best_trial(metric, mode, scope)
+        return best.config if best is not None else None
+
+    def rows(self) -> list[dict]:
+        """One flat dict a trial: last result (``/``-joined keys) plus ``config/<key>`` columns."""
+        out = []
+        for t in self.trials:
+            row = {"trial_id": t.trial_id, "name": t.name, "status": t.status, "logdir": t.logdir}
+            last = {k: v for k, v in (t.last_result or {}).items() if k != "config"}
+            row.update(flatten_dict(last))
+            row.update(flatten_dict({"config": t.config}))
+            out.append(row)
+        return out
+
+    def dataframe(self) -> Any:
+        """A pandas DataFrame of :meth:`rows` (needs pandas)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise TuneError("Analysis.dataframe() needs pandas: pip install pandas") from None
+        return pd.DataFrame(self.rows())
+
+    def trial_dataframe(self, trial_id: str) -> Any:
+        """Every result of one trial as a DataFrame."""
+        import pandas as pd
+
+        for t in self.trials:
+            if t.trial_id == trial_id:
+                return pd.DataFrame([flatten_dict({k: v for k, v in r.items() if k != "config"}) for r in t.results()])
+        raise TuneError(f"No trial {trial_id!r} in {self.experiment_dir}")

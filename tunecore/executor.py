@@ -1,0 +1,385 @@
+"""Runs trials as Ray actors: placement, the resource ledger, reusable workers, checkpoints."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from tunecore import result as R
+from tunecore.errors import TrialError, TuneError
+from tunecore.trial import Checkpoint, Resources, Trial
+
+_ray_started_here = False
+
+
+def ensure_ray(address: Optional[str] = None, num_cpus: Optional[int] = None,
+               num_gpus: Optional[int] = None) -> bool:
+    """Use the Ray this process already has, join ``address``/``RAY_ADDRESS``, or start one.
+
+    Returns True when this call started Ray (so the caller may shut it down).
+    """
+    import ray
+
+    global _ray_started_here
+    if ray.is_initialized():
+        return False
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    kwargs: dict[str, Any] = {"include_dashboard": False, "configure_logging": False,
+                              "log_to_driver": True}
+    if address:
+        ray.init(address=address, **kwargs)
+    else:
+        os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+        ray.init(num_cpus=num_cpus, num_gpus=num_gpus, **kwargs)
+    _ray_started_here = True
+    return True
+
+
+def _pickle_user_code_by_value(cls: type) -> None:
+    """Ship user modules that workers cannot import (scripts, tests) by value."""
+    import ray.cloudpickle as cp
+
+    for obj in (cls, getattr(cls, "_function", None)):
+        name = getattr(obj, "__module__", None)
+        module = sys.modules.get(name) if name else None
+        if module is None or name == "__main__" or name.startswith(("tunecore", "ray")):
+            continue
+        path = getattr(module, "__file__", "") or ""
+        if "site-packages" in path or "dist-packages" in path:
+            continue
+        try:
+            cp.register_pickle_by_value(module)
+        except Exception:  # pragma: no cover - already registered / builtin
+            pass
+
+
+class _Worker:
+    """The body of every trial actor; one process can host trials one after another."""
+
+    def __init__(self) -> None:
+        self.trainable: Any = None
+        self._no_gpu_env()
+
+    def _no_gpu_env(self) -> None:
+        import ray
+
+        if not ray.get_gpu_ids():
+            os.environ["CUDA_VISIBLE_DEVICES"] = ""
+
+    def setup(self, cls: type, config: dict, logdir: str, trial_id: str,
+              restore: Optional[tuple] = None) -> dict:
+        os.makedirs(logdir, exist_ok=True)
+        os.chdir(logdir)
+        self.trainable = cls(config=config, logdir=logdir, trial_id=trial_id)
+        if restore is not None:
+            self._restore(*restore)
+        return {"hostname": socket.gethostname(), "pid": os.getpid(),
+                "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
+
+    def _restore(self, kind: str, value: Any) -> None:
+        if kind == Checkpoint.MEMORY:
+            self.trainable.restore_from_object(value)
+        else:
+            self.trainable.restore(value)
+
+    def fetch(self) -> tuple[list, bool]:
+        from tunecore.trainable import FunctionRunner
+
+        t = self.trainable
+        if isinstance(t, FunctionRunner):
+            pending = getattr(t, "_pending_error", None)
+            if pending:
+                raise TrialError(f"Error running trial: {pending}")
+            return t.fetch()
+        return [t.train()], False
+
+    def save(self) -> str:
+        return self.trainable.save()
+
+    def save_to_object(self) -> bytes:
+        return self.trainable.save_to_object()
+
+    def exploit(self, cls: type, blob: bytes, config: dict, logdir: str, trial_id: str) -> bool:
+        """Continue from another trial's state with ``config``; True if done in place."""
+        in_place = bool(self.trainable.reset_config(config))
+        if in_place:
+            self.trainable.config = config
+        else:
+            self.trainable.stop()
+            self.trainable = cls(config=config, logdir=logdir, trial_id=trial_id)
+        self.trainable.restore_from_object(blob)
+        return in_place
+
+    def stop(self) -> None:
+        if self.trainable is not None:
+            try:
+                self.trainable.stop()
+            finally:
+                self.trainable = None
+
+    def ping(self) -> int:
+        return os.getpid()
+
+
+@dataclass
+class _Running:
+    trial: Trial
+    actor: Any
+    key: tuple
+    future: Any = None
+
+
+@dataclass
+class ClusterResources:
+    cpu: float = 0.0
+    gpu: float = 0.0
+
+
+class RayTrialExecutor:
+    """Starts, feeds, pauses and stops trial actors, within a resource ledger.
+
+    One actor per running trial, created with the trial's ``cpu``/``gpu``; extras are
+    reserved in the ledger only. Actors of finished trials are kept for the next
+    trial with the same resources (``reuse_actors``), so a trial's start is a few
+    actor calls, not a process.
+    """
+
+    def __init__(self, queue_trials: bool = False, reuse_actors: bool = True) -> None:
+        self.queue_trials = queue_trials
+        self.reuse_actors = reuse_actors
+        self._running: dict[str, _Running] = {}
+        self._by_future: dict[Any, str] = {}
+        self._idle: dict[tuple, list] = {}
+        self._committed = ClusterResources()
+        self._cluster = ClusterResources()
+        self._cluster_read_at = 0.0
+        self._actor_cls: Any = None
+        self._class_refs: dict[str, Any] = {}
+        self.driver_host = socket.gethostname()
+        self._warned_queue = False
+
+    # -- resources ---------------------------------------------------------------
+    def refresh_cluster(self, force: bool = False) -> None:
+        import ray
+
+        now = time.monotonic()
+        if force or now - self._cluster_read_at > 2.0:
+            total = ray.cluster_resources()
+            self._cluster = ClusterResources(total.get("CPU", 0.0), total.get("GPU", 0.0))
+            self._cluster_read_at = now
+
+    @property
+    def cluster(self) -> ClusterResources:
+        return self._cluster
+
+    def has_resources(self, resources: Resources) -> bool:
+        free_cpu = self._cluster.cpu - self._committed.cpu
+        free_gpu = self._cluster.gpu - self._committed.gpu
+        eps = 1e-9
+        if resources.cpu_total() <= free_cpu + eps and resources.gpu_total() <= free_gpu + eps:
+            return True
+        if self.queue_trials:
+            if (resources.cpu_total() > 0 and free_cpu <= 0) or (resources.gpu_total() > 0 and free_gpu <= 0):
+                return False
+            if not self._warned_queue:
+                print("tunecore: queue_trials=True: starting a trial the cluster cannot fit now; it waits "
+                      "until the cluster grows (autoscaling).", file=sys.stderr)
+                self._warned_queue = True
+            return True
+        return False
+
+    def fits_cluster(self, resources: Resources) -> bool:
+        """Could this trial ever run on the cluster as it is now?"""
+        return resources.cpu_total() <= self._cluster.cpu + 1e-9 and resources.gpu_total() <= self._cluster.gpu + 1e-9
+
+    def resource_string(self) -> str:
+        def fmt(x: float) -> str:
+            return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+        return (f"Resources requested: {fmt(self._committed.cpu)}/{fmt(self._cluster.cpu)} CPUs, "
+                f"{fmt(self._committed.gpu)}/{fmt(self._cluster.gpu)} GPUs")
+
+    def _commit(self, r: Resources, sign: int) -> None:
+        self._committed.cpu = max(0.0, self._committed.cpu + sign * r.cpu_total())
+        self._committed.gpu = max(0.0, self._committed.gpu + sign * r.gpu_total())
+
+    # -- actors ------------------------------------------------------------------
+    def _remote_cls(self) -> Any:
+        import ray
+
+        if self._actor_cls is None:
+            self._actor_cls = ray.remote(_Worker)
+        return self._actor_cls
+
+    def _class_ref(self, trial: Trial) -> Any:
+        import ray
+
+        from tunecore.registry import get_trainable_cls
+
+        cls = get_trainable_cls(trial.trainable_name)
+        cached = self._class_refs.get(trial.trainable_name)
+        if cached is None or cached[0] is not cls:
+            _pickle_user_code_by_value(cls)
+            cached = (cls, ray.put(cls))
+            self._class_refs[trial.trainable_name] = cached
+        return cached[1]
+
+    def _get_actor(self, key: tuple) -> Any:
+        pool = self._idle.get(key)
+        if pool:
+            return pool.pop()
+        # free resources held by idle workers of other shapes before creating one
+        for other in list(self._idle):
+            for actor in self._idle.pop(other):
+                self._kill(actor)
+        cpu, gpu = key
+        return self._remote_cls().options(num_cpus=cpu, num_gpus=gpu, max_restarts=0,
+                                          max_concurrency=1).remote()
+
+    @staticmethod
+    def _kill(actor: Any) -> None:
+        import ray
+
+        try:
+            ray.kill(actor, no_restart=True)
+        except Exception:  # pragma: no cover - already dead
+            pass
+
+    def start_trial(self, trial: Trial, checkpoint: Optional[Checkpoint] = None) -> None:
+        """Create (or reuse) the trial's actor, restore it if needed, launch its first fetch.
+
+        Raises TrialError when the actor cannot be set up (the ledger is left balanced).
+        """
+        import ray
+
+        key = (trial.resources.cpu, trial.resources.gpu)
+        self._commit(trial.resources, +1)
+        ckpt = checkpoint or (trial.checkpoint if trial.has_checkpoint() else None)
+        restore = (ckpt.storage, ckpt.value) if ckpt is not None else None
+        actor = None
+        try:
+            actor = self._get_actor(key)
+            info = ray.get(actor.setup.remote(self._class_ref(trial), trial.config, trial.logdir,
+                                              trial.trial_id, restore))
+        except Exception as exc:
+            self._commit(trial.resources, -1)
+            if actor is not None:
+                self._kill(actor)
+            raise TrialError(f"Trial {trial} failed to start: {_describe(exc)}") from exc
+        trial.location = (info["hostname"], info["pid"])
+        running = _Running(trial, actor, key)
+        self._running[trial.trial_id] = running
+        self._launch(running)
+
+    def _launch(self, running: _Running) -> None:
+        running.future = running.actor.fetch.remote()
+        self._by_future[running.future] = running.trial.trial_id
+
+    def continue_training(self, trial: Trial) -> None:
+        self._launch(self._running[trial.trial_id])
+
+    def get_running_trials(self) -> list[Trial]:
+        return [r.trial for r in self._running.values()]
+
+    def is_running(self, trial: Trial) -> bool:
+        return trial.trial_id in self._running
+
+    def wait(self, timeout: float) -> list[tuple[Trial, Any, Optional[BaseException]]]:
+        """Results ready within ``timeout``: ``(trial, (results, finished), error)`` each."""
+        import ray
+
+        futures = list(self._by_future)
+        if not futures:
+            return []
+        ready, _ = ray.wait(futures, num_returns=len(futures), timeout=timeout)
+        if not ready:
+            return []
+        out = []
+        for fut in ready:
+            trial_id = self._by_future.pop(fut)
+            running = self._running.get(trial_id)
+            if running is None or running.future is not fut:
+                continue
+            running.future = None
+            try:
+                out.append((running.trial, ray.get(fut), None))
+            except Exception as exc:  # the trainable raised or the worker died
+                out.append((running.trial, None, exc))
+        return out
+
+    def save(self, trial: Trial, storage: str = Checkpoint.DISK) -> Checkpoint:
+        """Checkpoint a running trial (blocking for disk; an ObjectRef for memory)."""
+        import ray
+
+        running = self._running[trial.trial_id]
+        iteration = (trial.last_result or {}).get(R.TRAINING_ITERATION, 0)
+        if storage == Checkpoint.MEMORY:
+            return Checkpoint(Checkpoint.MEMORY, running.actor.save_to_object.remote(), iteration)
+        return Checkpoint(Checkpoint.DISK, ray.get(running.actor.save.remote()), iteration)
+
+    def exploit(self, trial: Trial, checkpoint: Checkpoint) -> bool:
+        import ray
+
+        running = self._running[trial.trial_id]
+        if checkpoint.storage != Checkpoint.MEMORY:
+            raise TuneError("exploit_trial needs a memory checkpoint from save_trial()")
+        return ray.get(running.actor.exploit.remote(self._class_ref(trial), checkpoint.value,
+                                                    trial.config, trial.logdir, trial.trial_id))
+
+    def stop_trial(self, trial: Trial, reusable: bool = True) -> None:
+        """Stop the trial's actor (returning it to the pool when healthy) and free resources."""
+        import ray
+
+        running = self._running.pop(trial.trial_id, None)
+        if running is None:
+            return
+        self._commit(trial.resources, -1)
+        if running.future is not None:
+            self._by_future.pop(running.future, None)
+        if running.future is not None:  # a call is in flight: don't wait for it
+            self._kill(running.actor)
+            return
+        healthy = False
+        try:
+            ray.get(running.actor.stop.remote(), timeout=10)
+            healthy = True
+        except Exception:
+            pass
+        if healthy and reusable and self.reuse_actors and running.future is None:
+            self._idle.setdefault(running.key, []).append(running.actor)
+        else:
+            self._kill(running.actor)
+
+    def kill_trial(self, trial: Trial) -> None:
+        """Drop a failed trial's actor without asking it anything."""
+        running = self._running.pop(trial.trial_id, None)
+        if running is None:
+            return
+        self._commit(trial.resources, -1)
+        if running.future is not None:
+            self._by_future.pop(running.future, None)
+        self._kill(running.actor)
+
+    def cleanup(self) -> None:
+        for running in list(self._running.values()):
+            self._kill(running.actor)
+        self._running.clear()
+        self._by_future.clear()
+        for pool in self._idle.values():
+            for actor in pool:
+                self._kill(actor)
+        self._idle.clear()
+        self._committed = ClusterResources()
+
+
+def _describe(exc: BaseException) -> str:
+    cause = getattr(exc, "cause", None)
+    if cause is not None and not isinstance(cause, type(exc)):
+        return f"{type(cause).__name__}: {cause}"
+    text = str(exc)
+    return text if len(text) < 4000 else text[:4000] + "..."

@@ -1,0 +1,561 @@
+"""The TrialRunner: the one event loop on the driver. Components decide; the runner acts."""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import datetime
+import json
+import os
+import queue
+import sys
+import threading
+import time
+import traceback
+from typing import Any, Callable, Optional
+
+from tunecore import result as R
+from tunecore.errors import TrialError, TuneError
+from tunecore.executor import RayTrialExecutor
+from tunecore.loggers._base import Logger
+from tunecore.schedulers._base import Decision, TrialScheduler
+from tunecore.searchers._base import SearchAlgorithm
+from tunecore.status import ProgressPrinter, best_trial, pick_metric, status_table
+from tunecore.trial import Checkpoint, Trial, TrialStatus
+
+_STATE_INTERVAL = 5.0
+_STATE_MIN_INTERVAL = 1.0
+
+
+class _Context:
+    """The scheduler's view of the runner (see ``SchedulerContext``): requests are queued."""
+
+    def __init__(self, runner: "TrialRunner") -> None:
+        self._runner = runner
+
+    def get_trials(self) -> list[Trial]:
+        return self._runner.get_trials()
+
+    def has_resources(self, resources: Any) -> bool:
+        return self._runner.has_resources(resources)
+
+    def stop_trial(self, trial: Trial) -> None:
+        self._runner._requests.append(("stop", trial, None))
+
+    def unpause_trial(self, trial: Trial) -> None:
+        self._runner._requests.append(("unpause", trial, None))
+
+    def save_trial(self, trial: Trial) -> Checkpoint:
+        return self._runner._save_memory(trial)
+
+    def exploit_trial(self, trial: Trial, checkpoint: Checkpoint, config: dict,
+                      experiment_tag: Optional[str] = None, record: Optional[dict] = None) -> None:
+        self._runner._requests.append(("exploit", trial, (checkpoint, config, experiment_tag, record)))
+
+    # seed-era access used by old schedulers
+    @property
+    def trial_executor(self) -> Any:
+        return self._runner.trial_executor
+
+
+class TrialRunner:
+    """Asks the search algorithm for trials, starts them when resources allow, collects
+    results in batches, asks the scheduler what to do, and does it.
+
+    Thread-safety: only the thread calling :meth:`step` changes state. Other threads
+    (the HTTP server) use :meth:`submit`.
+    """
+
+    def __init__(self, search_alg: SearchAlgorithm, scheduler: TrialScheduler,
+                 trial_executor: Optional[RayTrialExecutor] = None, plugin_manager: Any = None,
+                 verbose: int = 2, metric: Optional[str] = None, mode: Optional[str] = None,
+                 printer: Optional[ProgressPrinter] = None) -> None:
+        from tunecore.plugins import get_plugin_manager
+
+        self.search_alg = search_alg
+        self.scheduler = scheduler
+        self.trial_executor = trial_executor or RayTrialExecutor()
+        self.plugins = plugin_manager or get_plugin_manager()
+        self.metric, self.mode = metric, mode
+        self.printer = printer or ProgressPrinter(verbose=verbose)
+        self._trials: list[Trial] = []
+        self._by_id: dict[str, Trial] = {}
+        self._loggers: dict[str, list[Logger]] = {}
+        self._ctx = _Context(self)
+        self._requests: collections.deque = collections.deque()
+        self._submitted: "queue.Queue[tuple[Callable, concurrent.futures.Future]]" = queue.Queue()
+        self._total_time = 0.0
+        self._walltime_limit = float(os.environ.get("TRIALRUNNER_WALLTIME_LIMIT", "inf"))
+        self._state_dirty = True
+        self._state_written = 0.0
+        self._stop_requested = False
+        self._checked_resources: set = set()
+        self._search_blocked_since: Optional[float] = None
+        self.experiment_dirs: list[str] = []
+        self.state_extra: dict = {}
+        self._log_warned: set = set()
+
+    # -- public API ------------------------------------------------------------------
+    def get_trials(self) -> list[Trial]:
+        return list(self._trials)
+
+    def get_trial(self, trial_id: str) -> Optional[Trial]:
+        return self._by_id.get(trial_id)
+
+    def has_resources(self, resources: Any) -> bool:
+        return self.trial_executor.has_resources(resources)
+
+    def add_trial(self, trial: Trial) -> None:
+        """Queue a trial (PENDING, or as restored from experiment state)."""
+        if trial.trial_id in self._by_id:
+            raise TuneError(f"Trial id {trial.trial_id} is already in the experiment")
+        self.scheduler.on_trial_add(self._ctx, trial)
+        self._trials.append(trial)
+        self._by_id[trial.trial_id] = trial
+        if trial.local_dir not in self.experiment_dirs:
+            self.experiment_dirs.append(trial.local_dir)
+        self._state_dirty = True
+
+    def add_experiment(self, name: str, spec: dict) -> list[Trial]:
+        """Generate and add the trials of ``{name: spec}`` (the HTTP API's POST /trials)."""
+        from tunecore.experiment import Experiment
+        from tunecore.searchers import BasicVariantGenerator
+
+        experiment = Experiment.from_json(name, spec)
+        generator = BasicVariantGenerator()
+        generator.add_configurations([experiment])
+        trials = generator.next_trials()
+        for trial in trials:
+            self._check_fits(trial)
+        for trial in trials:
+            self.add_trial(trial)
+        return trials
+
+    def submit(self, fn: Callable[[], Any]) -> concurrent.futures.Future:
+        """Run ``fn`` on the runner's thread at its next step (for other threads)."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._submitted.put((fn, future))
+        return future
+
+    def request_stop(self) -> None:
+        """Ask the experiment to wind down: no new trials, running ones stopped."""
+        self._stop_requested = True
+
+    def is_finished(self) -> bool:
+        if self._total_time > self._walltime_limit:
+            return True
+        if self._stop_requested:
+            return not self.trial_executor.get_running_trials()
+        return all(t.is_finished() for t in self._trials) and self.search_alg.is_finished()
+
+    # -- the loop ----------------------------------------------------------------------
+    def step(self) -> None:
+        """One turn of the loop: new trials, launches, a batch of results, requests."""
+        self._drain_submitted()
+        if self._stop_requested:
+            self._wind_down()
+            return
+        self._update_from_search()
+        self.trial_executor.refresh_cluster()
+        launched = self._launch_trials()
+        running = self.trial_executor.get_running_trials()
+        if not running and not launched:
+            self._check_stuck()
+            self._drain_submitted(timeout=0.05)
+        else:
+            for trial, payload, error in self.trial_executor.wait(timeout=0.2 if not launched else 0.0):
+                if error is not None:
+                    self._on_failure(trial, error)
+                else:
+                    self._on_results(trial, *payload)
+                self._apply_requests(current=None)
+        self._maybe_save_state()
+
+    def _drain_submitted(self, timeout: float = 0.0) -> None:
+        try:
+            fn, fut = self._submitted.get(timeout=timeout) if timeout else self._submitted.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            if fut.set_running_or_notify_cancel():
+                try:
+                    fut.set_result(fn())
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                    fut.set_exception(exc)
+            self._apply_requests(current=None)
+            try:
+                fn, fut = self._submitted.get_nowait()
+            except queue.Empty:
+                return
+
+    def _update_from_search(self) -> None:
+        if self.search_alg.is_finished():
+            self._search_blocked_since = None
+            return
+        trials = self.search_alg.next_trials()
+        for trial in trials:
+            self._check_fits(trial)
+        for trial in trials:
+            self.add_trial(trial)
+        if trials or any(not t.is_finished() for t in self._trials):
+            self._search_blocked_since = None
+        elif not self.search_alg.is_finished():
+            now = time.monotonic()
+            if self._search_blocked_since is None:
+                self._search_blocked_since = now
+            elif now - self._search_blocked_since > 600:
+                raise TuneError("The search algorithm produced no trial for 600 s while nothing was running.")
+            time.sleep(0.05)
+
+    def _check_fits(self, trial: Trial) -> None:
+        """Refuse, before it starts, a trial the cluster can never hold."""
+        key = trial.resources
+        if key in self._checked_resources:
+            return
+        self.trial_executor.refresh_cluster(force=not self._checked_resources)
+        if not self.trial_executor.queue_trials and not self.trial_executor.fits_cluster(trial.resources):
+            from tunecore.registry import get_trainable_cls
+
+            helptext = ""
+            try:
+                helptext = get_trainable_cls(trial.trainable_name).resource_help(trial.config) or ""
+            except Exception:
+                pass
+            c = self.trial_executor.cluster
+            raise TuneError(
+                f"Insufficient cluster resources to launch trial {trial}: it requests "
+                f"{trial.resources.summary_string()} (including extras) but the cluster has "
+                f"{c.cpu:g} CPUs, {c.gpu:g} GPUs. Lower trial_resources, join a bigger cluster with "
+                f"address=..., or pass queue_trials=True on an autoscaling cluster. {helptext}".strip()
+            )
+        self._checked_resources.add(key)
+
+    def _launch_trials(self) -> int:
+        launched = 0
+        for _ in range(len(self._trials)):
+            trial = self.scheduler.choose_trial_to_run(self._ctx)
+            if trial is None:
+                break
+            if trial.status not in (TrialStatus.PENDING, TrialStatus.PAUSED) or not self.has_resources(trial.resources):
+                break  # a misbehaving scheduler must not spin the loop
+            self._start(trial)
+            launched += 1
+        return launched
+
+    def _check_stuck(self) -> None:
+        if any(t.status == TrialStatus.PENDING for t in self._trials):
+            if self.trial_executor.queue_trials:
+                time.sleep(0.1)
+                return
+            return  # resources held by nothing we know: wait for the ledger to free
+        if any(t.status == TrialStatus.PAUSED for t in self._trials):
+            raise TuneError("There are paused trials, but no more pending trials with sufficient resources.")
+
+    # -- starting and stopping ---------------------------------------------------------
+    def _logdir(self, trial: Trial) -> str:
+        if not trial.logdir:
+            trial.logdir = os.path.join(trial.local_dir, trial.dirname())
+        os.makedirs(trial.logdir, exist_ok=True)
+        return trial.logdir
+
+    def _start(self, trial: Trial) -> None:
+        self._logdir(trial)
+        if trial.trial_id not in self._loggers:
+            self._loggers[trial.trial_id] = self._make_loggers(trial)
+        checkpoint = trial.checkpoint if trial.has_checkpoint() else None
+        trial.status = TrialStatus.RUNNING
+        self._state_dirty = True
+        for attempt in (1, 2):
+            try:
+                self.trial_executor.start_trial(trial, checkpoint)
+                return
+            except TrialError as exc:
+                if attempt == 2:
+                    self._write_error(trial, str(exc))
+                    self._finish(trial, TrialStatus.ERROR, error=True)
+                    return
+                time.sleep(0.5)
+
+    def _make_loggers(self, trial: Trial) -> list[Logger]:
+        registry = self.plugins.loggers
+        if trial.loggers is not None:
+            names = list(trial.loggers)
+        else:
+            names = [n for n, f in registry.items() if getattr(f, "default_enabled", True)]
+        loggers = []
+        for name in names:
+            try:
+                factory = registry.get(name) if isinstance(name, str) else name
+                loggers.append(factory(trial.config, trial.logdir, trial))
+            except TuneError:
+                raise
+            except Exception as exc:  # a broken logger never takes the experiment down
+                self._warn_logger(name, exc)
+        return loggers
+
+    def _warn_logger(self, name: Any, exc: BaseException) -> None:
+        key = getattr(name, "__name__", str(name))
+        if key not in self._log_warned:
+            self._log_warned.add(key)
+            print(f"tunecore: logger {key!r} failed and is skipped for this trial: "
+                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
+
+    def _log(self, trial: Trial, results: list[dict]) -> None:
+        loggers = self._loggers.get(trial.trial_id, [])
+        for logger in list(loggers):
+            try:
+                logger.on_results(results)
+            except Exception as exc:
+                self._warn_logger(type(logger).__name__, exc)
+                loggers.remove(logger)
+
+    def _close_loggers(self, trial: Trial) -> None:
+        for logger in self._loggers.pop(trial.trial_id, []):
+            try:
+                logger.close()
+            except Exception as exc:
+                self._warn_logger(type(logger).__name__, exc)
+
+    def _flush_loggers(self, trial: Trial) -> None:
+        for logger in self._loggers.get(trial.trial_id, []):
+            try:
+                logger.flush()
+            except Exception as exc:
+                self._warn_logger(type(logger).__name__, exc)
+
+    def _finish(self, trial: Trial, status: TrialStatus, error: bool = False) -> None:
+        """End a trial for good: actor gone, loggers closed."""
+        if error:
+            self.trial_executor.kill_trial(trial)
+        else:
+            self.trial_executor.stop_trial(trial)
+        trial.status = status
+        trial.location = None
+        self._close_loggers(trial)
+        self._state_dirty = True
+
+    # -- results ----------------------------------------------------------------------
+    def _on_results(self, trial: Trial, results: list[dict], finished: bool) -> None:
+        decision = Decision.CONTINUE
+        natural_end = False
+        processed: list[dict] = []
+        try:
+            for result in results:
+                self._total_time += result.get(R.TIME_THIS_ITER_S) or 0.0
+                trial.results_seen += 1
+                if trial.should_stop(result):
+                    result[R.DONE] = True
+                    natural_end = True
+                else:
+                    decision = self.scheduler.on_trial_result(self._ctx, trial, result)
+                    if decision not in (Decision.CONTINUE, Decision.PAUSE, Decision.STOP):
+                        raise TuneError(f"Scheduler {type(self.scheduler).__name__} returned {decision!r}; "
+                                        "return CONTINUE, PAUSE or STOP")
+                    decision = Decision(decision)
+                    self.search_alg.on_trial_result(trial.trial_id, result)
+                    if decision == Decision.STOP:
+                        result[R.DONE] = True
+                        self.search_alg.on_trial_complete(trial.trial_id, early_terminated=True)
+                trial.last_result = result
+                processed.append(result)
+                self.printer.result(trial, result)
+                if natural_end or decision != Decision.CONTINUE:
+                    break
+        except Exception as exc:
+            if processed:
+                self._log(trial, processed)
+            self._on_failure(trial, exc)
+            return
+        if processed:
+            self._log(trial, processed)
+        if not natural_end and decision == Decision.CONTINUE and finished:
+            if trial.last_result is None:
+                self._on_failure(trial, TuneError("Trial finished without reporting a result."))
+                return
+            trial.last_result[R.DONE] = True
+            natural_end = True
+        if natural_end:
+            self.scheduler.on_trial_complete(self._ctx, trial, trial.last_result)
+            self.search_alg.on_trial_complete(trial.trial_id, result=trial.last_result)
+            decision = Decision.STOP
+        self._apply_requests(current=trial)
+        if trial.status != TrialStatus.RUNNING or not self.trial_executor.is_running(trial):
+            return
+        try:
+            if decision == Decision.CONTINUE:
+                if trial.last_result is not None and trial.should_checkpoint(trial.last_result):
+                    self._checkpoint(trial)
+                self.trial_executor.continue_training(trial)
+            elif decision == Decision.PAUSE:
+                self._pause(trial)
+            else:
+                if trial.last_result is not None and trial.should_checkpoint(trial.last_result):
+                    self._checkpoint(trial)
+                self._finish(trial, TrialStatus.TERMINATED)
+                self._trigger_sync()
+        except Exception as exc:
+            self._on_failure(trial, exc)
+
+    def _checkpoint(self, trial: Trial) -> None:
+        trial.checkpoint = self.trial_executor.save(trial, Checkpoint.DISK)
+        self._state_dirty = True
+
+    def _save_memory(self, trial: Trial) -> Checkpoint:
+        if not self.trial_executor.is_running(trial):
+            if trial.checkpoint is not None and trial.checkpoint.storage == Checkpoint.MEMORY:
+                return trial.checkpoint
+            raise TuneError(f"save_trial({trial}): the trial is not running and has no in-memory checkpoint")
+        return self.trial_executor.save(trial, Checkpoint.MEMORY)
+
+    def _pause(self, trial: Trial) -> None:
+        trial.checkpoint = self.trial_executor.save(trial, Checkpoint.MEMORY)
+        self.trial_executor.stop_trial(trial)
+        trial.status = TrialStatus.PAUSED
+        trial.location = None
+        self._flush_loggers(trial)
+        self._state_dirty = True
+
+    # -- failures -----------------------------------------------------------------------
+    def _write_error(self, trial: Trial, message: str) -> None:
+        trial.num_failures += 1
+        trial.error_msg = message
+        if trial.logdir:
+            path = os.path.join(trial.logdir, R.ERROR_FILE)
+            stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(f"=== failure {trial.num_failures} at {stamp} ===\n{message}\n")
+            trial.error_file = path
+
+    def _on_failure(self, trial: Trial, exc: BaseException) -> None:
+        if isinstance(exc, TuneError) and not isinstance(exc, TrialError):
+            message = f"{type(exc).__name__}: {exc}"
+        else:
+            message = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            cause = getattr(exc, "cause", None)
+            if cause is not None:
+                message = f"{message}\nCaused by: {type(cause).__name__}: {cause}"
+        recover = trial.has_checkpoint() and trial.num_failures < trial.max_failures
+        self._write_error(trial, message)
+        self.trial_executor.kill_trial(trial)
+        trial.location = None
+        print(f"tunecore: trial {trial} failed ({trial.num_failures} failures): "
+              f"{message.strip().splitlines()[-1] if message.strip() else exc}", file=sys.stderr)
+        if recover:
+            print(f"Attempting to recover trial {trial} from its last checkpoint "
+                  f"(failure {trial.num_failures} of at most {trial.max_failures}).", file=sys.stderr)
+            self._flush_loggers(trial)
+            trial.status = TrialStatus.PENDING
+            self._start(trial)
+            return
+        self.scheduler.on_trial_error(self._ctx, trial)
+        self.search_alg.on_trial_complete(trial.trial_id, error=True)
+        self._finish(trial, TrialStatus.ERROR, error=True)
+
+    # -- requests from schedulers and clients -----------------------------------------
+    def stop_trial(self, trial: Trial) -> None:
+        """Stop a trial now (user or client request); no-op when already finished."""
+        if trial.is_finished():
+            return
+        if trial.status in (TrialStatus.PENDING, TrialStatus.PAUSED):
+            self.scheduler.on_trial_remove(self._ctx, trial)
+            self.search_alg.on_trial_complete(trial.trial_id, early_terminated=True)
+            trial.status = TrialStatus.TERMINATED
+            self._close_loggers(trial)
+        else:
+            if trial.last_result is not None:
+                trial.last_result[R.DONE] = True
+            self.scheduler.on_trial_complete(self._ctx, trial, trial.last_result)
+            self.search_alg.on_trial_complete(trial.trial_id, result=trial.last_result)
+            self._finish(trial, TrialStatus.TERMINATED)
+        self._state_dirty = True
+        self._apply_requests(current=None)
+
+    def _apply_requests(self, current: Optional[Trial]) -> None:
+        while self._requests:
+            kind, trial, payload = self._requests.popleft()
+            try:
+                if kind == "stop":
+                    if trial is current:
+                        continue
+                    self.stop_trial(trial)
+                elif kind == "unpause":
+                    if trial.status == TrialStatus.PAUSED:
+                        trial.status = TrialStatus.PENDING
+                        self._state_dirty = True
+                elif kind == "exploit":
+                    self._exploit(trial, *payload)
+            except Exception as exc:
+                if trial.status == TrialStatus.RUNNING:
+                    self._on_failure(trial, exc)
+                else:
+                    raise
+
+    def _exploit(self, trial: Trial, checkpoint: Checkpoint, config: dict, tag: Optional[str],
+                 record: Optional[dict]) -> None:
+        trial.config = config
+        if tag is not None:
+            trial.experiment_tag = tag
+        if self.trial_executor.is_running(trial):
+            self.trial_executor.exploit(trial, checkpoint)
+        else:
+            trial.checkpoint = checkpoint
+        for logger in self._loggers.get(trial.trial_id, []):
+            logger.update_config(config)
+        if record is not None:
+            trial.events.append(record)
+            self._logdir(trial)
+            from tunecore.util import to_jsonable
+
+            with open(os.path.join(trial.logdir, "events.jsonl"), "a", encoding="utf-8") as f:
+                f.write(json.dumps(to_jsonable(record), sort_keys=True) + "\n")
+        self._state_dirty = True
+
+    def _wind_down(self) -> None:
+        for trial in self.trial_executor.get_running_trials():
+            self._flush_loggers(trial)
+            self.trial_executor.stop_trial(trial)
+            trial.status = TrialStatus.PAUSED if trial.has_checkpoint() else TrialStatus.PENDING
+            trial.location = None
+            self._close_loggers(trial)
+        self._state_dirty = True
+
+    # -- syncing and state ------------------------------------------------------------
+    def _trigger_sync(self) -> None:
+        for manager in getattr(self, "sync_managers", []):
+            try:
+                manager.trigger()
+            except Exception:
+                pass
+
+    def _maybe_save_state(self, force: bool = False) -> None:
+        now = time.monotonic()
+        since = now - self._state_written
+        if force or (self._state_dirty and since >= _STATE_MIN_INTERVAL) or since >= _STATE_INTERVAL:
+            self.save_state()
+
+    def save_state(self) -> None:
+        from tunecore.state import write_experiment_state
+
+        write_experiment_state(self)
+        self._state_dirty = False
+        self._state_written = time.monotonic()
+
+    # -- printing ----------------------------------------------------------------------
+    def debug_string(self, max_rows: Optional[int] = 20) -> str:
+        try:
+            sched = self.scheduler.debug_string()
+        except Exception as exc:  # a broken scheduler's text must not end the run
+            sched = f"Using {type(self.scheduler).__name__} (debug_string failed: {exc})"
+        return status_table(self._trials, sched, self.trial_executor.resource_string(),
+                            self.experiment_dirs, max_rows, self.trial_executor.driver_host)
+
+    def summary(self) -> str:
+        metric, mode = pick_metric(self._trials, self.metric, self.mode)
+        counts = collections.Counter(t.status.value for t in self._trials)
+        lines = [f"Finished {len(self._trials)} trials: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))]
+        best = best_trial(self._trials, metric, mode) if metric else None
+        if best is not None:
+            lines.append(f"Best trial: {best} with {metric}={best.last_result[metric]:.6g} ({mode}) "
+                         f"config={json.dumps(best.config, default=str, sort_keys=True)}")
+            lines.append(f"Best trial logdir: {best.logdir}")
+        return "\n".join(lines)

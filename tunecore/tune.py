@@ -1,0 +1,230 @@
+"""``run_experiments``: validate everything, run the trials on Ray, report, return them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any, Optional, Union
+
+from tunecore.errors import TrialsDidNotComplete, TuneError
+from tunecore.experiment import Experiment, convert_to_experiment_list
+from tunecore.trial import Trial, TrialStatus
+
+
+def _resolve_components(pm: Any, scheduler: Any, search_alg: Any, metric: Optional[str],
+                        mode: Optional[str]) -> tuple:
+    scheduler = pm.schedulers.create(scheduler if scheduler is not None else "fifo")
+    search_alg = pm.searchers.create(search_alg if search_alg is not None else "variant_generator")
+    if metric or mode:
+        scheduler.set_search_properties(metric, mode)
+        search_alg.set_search_properties(metric, mode)
+    return scheduler, search_alg
+
+
+def _literal_runs(experiment: Experiment) -> list[str]:
+    run = experiment.spec["run"]
+    if isinstance(run, str):
+        return [run]
+    if isinstance(run, dict) and isinstance(run.get("grid_search"), list):
+        return [r for r in run["grid_search"] if isinstance(r, str)]
+    return []
+
+
+def _validate(experiments: list[Experiment], scheduler: Any, pm: Any) -> None:
+    """Everything that can be checked before a trial starts."""
+    from tunecore.registry import get_trainable_cls
+    from tunecore.trainable import is_function_trainable
+
+    for exp in experiments:
+        for run in _literal_runs(exp):
+            cls = get_trainable_cls(run)
+            checkpointable = cls.is_checkpointable()
+            if getattr(scheduler, "requires_checkpointing", False) and not checkpointable:
+                kind = "a function trainable" if is_function_trainable(cls) else f"{cls.__name__}, which does not implement _save/_restore"
+                raise TuneError(
+                    f"Experiment {exp.name!r}: the scheduler {type(scheduler).__name__} pauses and resumes "
+                    f"trials through checkpoints, but {run!r} is {kind}. Write it as a Trainable class with "
+                    "_train, _save and _restore, or use a scheduler that only stops trials (e.g. 'async_hyperband')."
+                )
+            if not checkpointable and (exp.spec["checkpoint_freq"] or exp.spec["checkpoint_at_end"]):
+                key = "checkpoint_freq" if exp.spec["checkpoint_freq"] else "checkpoint_at_end"
+                raise TuneError(
+                    f"Experiment {exp.name!r}: {key} is set but {run!r} cannot be checkpointed (a function "
+                    "trainable, or a class without _save/_restore). Implement a Trainable class with "
+                    f"_save and _restore, or remove {key}."
+                )
+        loggers = exp.spec.get("loggers")
+        for name in loggers or []:
+            if isinstance(name, str) and name not in pm.loggers:
+                raise TuneError(f"Experiment {exp.name!r}: loggers: {pm.loggers.unknown_message(name)}")
+        upload = exp.spec.get("upload_dir")
+        if upload:
+            from tunecore.syncers import validate_upload_dir
+
+            validate_upload_dir(upload, pm)
+
+
+def _fingerprint(experiments: list[Experiment]) -> str:
+    parts = []
+    for exp in experiments:
+        spec = {k: v for k, v in exp.spec.items() if k not in ("local_dir", "upload_dir", "sync_period")}
+        parts.append(json.dumps({"name": exp.name, "spec": spec}, sort_keys=True, default=lambda o: getattr(o, "__name__", type(o).__name__)))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _resume(runner: Any, experiments: list[Experiment], fingerprint: str) -> bool:
+    """Load earlier trials into ``runner``; True if there was a state to resume."""
+    from tunecore.state import load_experiment_state, trial_from_record
+
+    found = False
+    for exp in experiments:
+        state = load_experiment_state(exp.dir)
+        if state is None:
+            continue
+        if state.get("spec_fingerprint") not in (None, fingerprint):
+            raise TuneError(
+                f"Cannot resume {exp.dir}: its experiment_state.json was written by a different spec "
+                f"(fingerprint {state.get('spec_fingerprint')} vs {fingerprint}). Use the same spec, "
+                "another local_dir or experiment name, or resume=False to start a new experiment "
+                "elsewhere."
+            )
+        found = True
+        for rec in state["trials"]:
+            trial = trial_from_record(rec)
+            if trial.status in (TrialStatus.RUNNING, TrialStatus.PAUSED):
+                trial.status = TrialStatus.PENDING
+                if not trial.has_checkpoint():
+                    trial.last_result = None  # restarts from scratch
+            runner.add_trial(trial)
+        search_state = (state.get("search_alg") or {}).get("state")
+        if search_state is not None:
+            runner.search_alg.restore_state(search_state)
+    return found
+
+
+def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: Any = None,
+                    with_server: bool = False, server_port: int = 4321, server_host: str = "127.0.0.1",
+                    verbose: Union[bool, int] = True, queue_trials: bool = False,
+                    trial_executor: Any = None, resume: bool = False, raise_on_failed_trial: bool = True,
+                    address: Optional[str] = None, metric: Optional[str] = None,
+                    mode: Optional[str] = None, reuse_actors: bool = True,
+                    num_cpus: Optional[int] = None, num_gpus: Optional[int] = None) -> list[Trial]:
+    """Run experiments and return every trial, in creation order.
+
+    Args:
+        experiments: an ``Experiment``, a list of them, or ``{name: spec}``.
+        search_alg: a SearchAlgorithm, a registered name, or ``{"name": ..., **kwargs}``
+            (default: the variant generator).
+        scheduler: a TrialScheduler, a registered name or ``{"name": ..., **kwargs}``
+            (default: FIFO).
+        with_server, server_port, server_host: serve the HTTP API (127.0.0.1 by default).
+        verbose: False/0 prints nothing but the final summary, 1 the status table,
+            True/2 also each result.
+        queue_trials: start trials the cluster cannot fit yet (autoscaling clusters).
+        resume: continue the experiment found in ``<local_dir>/<name>``.
+        raise_on_failed_trial: raise TrialsDidNotComplete when trials end in ERROR.
+        address: join this Ray cluster (default: the Ray already started, else
+            ``RAY_ADDRESS``, else a new local one).
+        metric, mode: the objective, given to the scheduler and search algorithm and
+            used to name the best trial.
+        reuse_actors: keep worker processes between trials with the same resources.
+        num_cpus, num_gpus: size of a local Ray started here.
+    """
+    from tunecore.executor import RayTrialExecutor, ensure_ray
+    from tunecore.plugins import get_plugin_manager
+    from tunecore.runner import TrialRunner
+    from tunecore.status import ProgressPrinter
+
+    verbosity = 2 if verbose is True else (0 if verbose is False else int(verbose))
+    pm = get_plugin_manager()
+    experiment_list = convert_to_experiment_list(experiments)
+    scheduler, search_alg = _resolve_components(pm, scheduler, search_alg, metric, mode)
+    _validate(experiment_list, scheduler, pm)
+    started_ray = ensure_ray(address, num_cpus=num_cpus, num_gpus=num_gpus)
+    executor = trial_executor or RayTrialExecutor(queue_trials=queue_trials, reuse_actors=reuse_actors)
+    runner = TrialRunner(search_alg, scheduler, executor, pm, verbose=verbosity, metric=metric, mode=mode,
+                         printer=ProgressPrinter(verbose=verbosity))
+    fingerprint = _fingerprint(experiment_list)
+    runner.state_extra = {"spec_fingerprint": fingerprint}
+    for exp in experiment_list:
+        os.makedirs(exp.dir, exist_ok=True)
+        if exp.dir not in runner.experiment_dirs:
+            runner.experiment_dirs.append(exp.dir)
+
+    resumed = resume and _resume(runner, experiment_list, fingerprint)
+    if resumed and runner.get_trials() and all(t.is_finished() for t in runner.get_trials()) \
+            and runner.search_alg.is_finished():
+        print(f"tunecore: the experiment in {', '.join(runner.experiment_dirs)} has already finished; "
+              "nothing to resume.")
+        return runner.get_trials()
+    if experiment_list:
+        search_alg.add_configurations(experiment_list)  # a restored searcher skips what it made
+
+    server = None
+    sync_managers = []
+    interrupted = {"count": 0}
+    old_handler = None
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        interrupted["count"] += 1
+        if interrupted["count"] >= 2:
+            raise KeyboardInterrupt
+        print("\ntunecore: stopping trials and saving the experiment state (Ctrl-C again to exit at once)...",
+              file=sys.stderr)
+        runner.request_stop()
+
+    try:
+        for exp in experiment_list:
+            if exp.spec.get("upload_dir"):
+                from tunecore.syncers import SyncManager
+
+                manager = SyncManager(exp.dir, exp.spec["upload_dir"], pm, period=float(exp.spec["sync_period"]))
+                manager.start()
+                sync_managers.append(manager)
+        runner.sync_managers = sync_managers
+        if with_server:
+            from tunecore.web_server import TuneServer
+
+            server = TuneServer(runner, port=server_port, host=server_host,
+                                experiment_dir=runner.experiment_dirs[0] if runner.experiment_dirs else None)
+            server.start()
+        if threading.current_thread() is threading.main_thread():
+            old_handler = signal.signal(signal.SIGINT, on_sigint)
+        runner.trial_executor.refresh_cluster(force=True)
+        runner.printer.table(runner.debug_string(max_rows=None), force=True, in_place=False)
+        while not runner.is_finished():
+            runner.step()
+            runner.printer.table(runner.debug_string())
+        runner.save_state()
+        runner.printer.table(runner.debug_string(max_rows=None), force=True, in_place=False)
+    finally:
+        if old_handler is not None:
+            signal.signal(signal.SIGINT, old_handler)
+        try:
+            runner.save_state()
+        except Exception as exc:  # pragma: no cover - disk full etc.
+            print(f"tunecore: could not save the experiment state: {exc}", file=sys.stderr)
+        for trial in runner.trial_executor.get_running_trials():
+            runner._close_loggers(trial)
+        executor.cleanup()
+        for manager in sync_managers:
+            manager.close()
+        if server is not None:
+            server.shutdown()
+    if interrupted["count"]:
+        script = " ".join(sys.argv) if sys.argv and sys.argv[0] else "your script"
+        print(f"tunecore: experiment interrupted; state saved in {', '.join(runner.experiment_dirs)}. "
+              f"Resume with run_experiments(..., resume=True) or: tune run SPEC --resume  ({script})",
+              file=sys.stderr)
+        raise KeyboardInterrupt
+    print(runner.summary())
+    trials = runner.get_trials()
+    failed = [t for t in trials if t.status != TrialStatus.TERMINATED]
+    if failed and raise_on_failed_trial:
+        raise TrialsDidNotComplete(failed)
+    return trials
