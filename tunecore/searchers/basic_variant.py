@@ -120,9 +120,8 @@ class BasicVariantGenerator(SearchAlgorithm):
         skip = self._skip.pop(experiment.name, 0)
         for _ in range(num_samples):
             for resolved_vars, resolved_spec in generate_variants(spec, rng=rng):
-                if skip > 0:  # produced before a resume: same counter, no trial
+                if skip > 0:  # produced before the resume; the restored counter already counts it
                     skip -= 1
-                    self._counter.advance(experiment.name)
                     continue
                 tag = self._counter.tag(format_vars(resolved_vars))
                 trial = create_trial_from_spec(resolved_spec, experiment, tag, trial_id=self._counter.trial_id())
@@ -148,7 +147,7 @@ class BasicVariantGenerator(SearchAlgorithm):
 
     def save_state(self) -> dict:
         """Counters and ids, enough for a resumed run to produce only the trials still missing."""
-        return {"counter": self._counter.to_json(), "finished": self._finished and self._generator is None}
+        return {"counter": self._counter.to_json()}
 
     def restore_state(self, state: Any) -> None:
         """Continue a saved run: the trials it produced are skipped, the rest keep their ids/tags.
@@ -160,13 +159,10 @@ class BasicVariantGenerator(SearchAlgorithm):
             return
         if self._started:
             raise TuneError("BasicVariantGenerator.restore_state must be called before next_trials()")
-        saved = TrialCounter()
-        saved.load(state.get("counter") or {})
-        # Regeneration re-counts the skipped trials, so counting restarts at 0.
-        self._counter.token = saved.token
-        self._counter.count = 0
-        self._counter.produced = {}
-        self._skip = dict(saved.produced)
+        # Trials are produced experiment after experiment, so after skipping what each one
+        # produced, the restored counter is exactly the next tag number.
+        self._counter.load(state.get("counter") or {})
+        self._skip = dict(self._counter.produced)
 
     def debug_string(self) -> str:
         return f"BasicVariantGenerator: {self._counter.count} trials produced."
