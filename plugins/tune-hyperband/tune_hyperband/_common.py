@@ -1,0 +1,83 @@
+"""Shared pieces of the two HyperBand schedulers: argument checks and rung arithmetic."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional, Sequence
+
+from tunecore.errors import TuneError
+
+#: Relative slack when comparing milestones computed with floats (``10 * 3**2 <= 90``).
+_EPS = 1e-9
+
+
+def check_positive(name: str, value: Any) -> None:
+    """Refuse a value that is not a number > 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise TuneError(f"{name} must be a number > 0, but got {name}={value!r}")
+
+
+def check_reduction_factor(value: Any) -> None:
+    """Refuse a reduction factor that is not a number > 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 1:
+        raise TuneError(f"reduction_factor must be a number > 1, but got reduction_factor={value!r}")
+
+
+def check_brackets(value: Any, allow_none: bool = False) -> None:
+    """Refuse a bracket count that is not an int >= 1."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise TuneError(f"brackets must be an int >= 1, but got brackets={value!r}")
+
+
+def check_time_attr(value: Any) -> None:
+    if not isinstance(value, str) or not value:
+        raise TuneError(f"time_attr must be a non-empty string, but got time_attr={value!r}")
+
+
+def max_brackets(max_t: float, grace_period: float, eta: float) -> int:
+    """How many brackets fit: 1 + the largest ``s`` with ``grace_period * eta**s <= max_t``.
+
+    Computed by repeated multiplication rather than ``log`` so that exact powers
+    (``log(1000)/log(10) == 2.9999...``) are not lost to rounding.
+    """
+    count, milestone = 0, float(grace_period)
+    while milestone <= max_t * (1 + _EPS):
+        count += 1
+        milestone *= eta
+    return max(count, 1)
+
+
+def milestones(grace_period: float, max_t: float, eta: float, s: int) -> list[float]:
+    """ASHA rung milestones of bracket ``s``: ``grace_period * eta**(k+s) <= max_t``, ascending."""
+    out = []
+    k = s
+    while True:
+        m = grace_period * eta ** k
+        if m > max_t * (1 + _EPS):
+            return out
+        out.append(_tidy(m))
+        k += 1
+
+
+def _tidy(x: float) -> float:
+    """``9.000000000000002`` -> ``9``; other values unchanged."""
+    r = round(x)
+    return r if abs(x - r) <= _EPS * max(1.0, abs(x)) else x
+
+
+def percentile(values: Sequence[float], q: float) -> Optional[float]:
+    """The ``q``-th percentile (0..100, linear interpolation, as numpy's default); None if empty."""
+    vals = sorted(v for v in values if v is not None and not math.isnan(v))
+    if not vals:
+        return None
+    pos = (len(vals) - 1) * q / 100.0
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(vals) - 1)
+    return vals[lo] + (vals[hi] - vals[lo]) * (pos - lo)
+
+
+def fmt(value: Optional[float]) -> str:
+    """A cut-off for the status table: 4 significant digits, or ``None``."""
+    return "None" if value is None else f"{value:.4g}"

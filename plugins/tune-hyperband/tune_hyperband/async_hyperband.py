@@ -1,0 +1,217 @@
+"""Asynchronous successive halving (ASHA, spec §11.5): stop a trial at a rung when it is below the cut-off."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any, Optional
+
+from tunecore.errors import TuneError
+from tunecore.schedulers import Decision, SchedulerContext, TrialScheduler
+from tunecore.trial import Trial
+
+from tune_hyperband._common import (
+    check_brackets,
+    check_positive,
+    check_reduction_factor,
+    check_time_attr,
+    fmt,
+    max_brackets,
+    milestones,
+    percentile,
+)
+
+
+class _Rung:
+    """One milestone of a bracket and the scores trials recorded when they reached it."""
+
+    __slots__ = ("milestone", "recorded")
+
+    def __init__(self, milestone: float) -> None:
+        self.milestone = milestone
+        self.recorded: dict[str, float] = {}  # trial_id -> score (larger is better)
+
+
+class _Bracket:
+    """The rungs of one ASHA bracket, lowest milestone first."""
+
+    def __init__(self, rung_milestones: list[float], reduction_factor: float) -> None:
+        self.rungs = [_Rung(m) for m in rung_milestones]
+        self.quantile = (1 - 1 / reduction_factor) * 100
+
+    def cutoff(self, rung: _Rung) -> Optional[float]:
+        """The score a trial must reach at ``rung`` to continue (None: nobody recorded yet)."""
+        return percentile(list(rung.recorded.values()), self.quantile)
+
+    def on_result(self, trial_id: str, t: float, score: float) -> Decision:
+        """Judge ``score`` at the highest rung ``<= t`` unless the trial already recorded there."""
+        for rung in reversed(self.rungs):
+            if t < rung.milestone:
+                continue
+            if trial_id in rung.recorded:
+                return Decision.CONTINUE
+            cutoff = self.cutoff(rung)
+            rung.recorded[trial_id] = score
+            if cutoff is not None and score < cutoff:
+                return Decision.STOP
+            return Decision.CONTINUE
+        return Decision.CONTINUE
+
+
+class AsyncHyperBandScheduler(TrialScheduler):
+    """Asynchronous successive halving with several brackets (spec §11.5, Li et al. 2018).
+
+    Each bracket ``s`` has rungs at ``grace_period * reduction_factor**(k+s)`` up to
+    ``max_t``. When a trial reaches a rung, its score is compared with the
+    ``(1 - 1/reduction_factor)`` quantile of the scores that trials before it
+    recorded there: below it, the trial is stopped; otherwise it continues. Any
+    result with ``time_attr >= max_t`` stops the trial. It never pauses, so it
+    works with function and class trainables alike.
+
+    Brackets with a later first rung protect "late bloomers" (configs that start
+    slowly but end best) that a single aggressive bracket would kill. Trials are
+    spread over the brackets in proportion to ``exp(number of rungs)`` (the
+    seed's softmax weights), deterministically: each new trial joins the bracket
+    furthest below its share, so a small experiment gets the intended mix rather
+    than a random draw.
+
+    Args:
+        time_attr: the result key measuring progress (monotonic).
+        reward_attr: the seed's name of the metric (always maximised).
+        max_t: trials are stopped when ``time_attr`` reaches this.
+        grace_period: the first rung; no trial is stopped before it. Default: a
+            tenth of ``max_t`` (10 for ``max_t=100``), late enough that configs
+            whose curves cross others' (slow starters that end best) are still
+            alive when compared; the seed's fixed 10 and Ray Tune's 1 kill them
+            on such curves (see benchmarks/README_hyperband.md).
+        reduction_factor: rung spacing; the top ``1/reduction_factor`` continue.
+        brackets: number of brackets; more than fit between ``grace_period`` and
+            ``max_t`` are not created (see :attr:`num_brackets`). Each extra
+            bracket protects slow starters further at a higher cost.
+        metric: the result key to optimise (with ``mode``).
+        mode: ``"max"`` or ``"min"``.
+    """
+
+    def __init__(self, time_attr: str = "training_iteration", reward_attr: Optional[str] = None,
+                 max_t: float = 100, grace_period: Optional[float] = None, reduction_factor: float = 4,
+                 brackets: int = 1, metric: Optional[str] = None, mode: Optional[str] = None) -> None:
+        check_time_attr(time_attr)
+        check_positive("max_t", max_t)
+        if grace_period is None:
+            grace_period = max(1, max_t // 10) if isinstance(max_t, int) else max_t / 10
+        check_positive("grace_period", grace_period)
+        if grace_period > max_t:
+            raise TuneError(
+                f"grace_period must be <= max_t (max_t={max_t}), but got grace_period={grace_period}"
+            )
+        check_reduction_factor(reduction_factor)
+        check_brackets(brackets)
+        self._init_metric(metric, mode, reward_attr)
+        self._metric_given = metric is not None or reward_attr is not None
+        self._time_attr = time_attr
+        self._max_t = max_t
+        self._grace_period = grace_period
+        self._reduction_factor = reduction_factor
+        self.num_brackets = min(brackets, max_brackets(max_t, grace_period, reduction_factor))
+        self._brackets = [
+            _Bracket(milestones(grace_period, max_t, reduction_factor, s), reduction_factor)
+            for s in range(self.num_brackets)
+        ]
+        sizes = [len(b.rungs) for b in self._brackets]
+        weights = [math.exp(n - max(sizes)) for n in sizes]
+        self._shares = [w / sum(weights) for w in weights]
+        self._assigned = [0] * self.num_brackets  # trials ever put in each bracket
+        self._trial_bracket: dict[str, int] = {}
+        self._num_stopped = 0
+        self._warned_missing = False
+
+    # -- bracket assignment --------------------------------------------------------
+    def _assign(self, trial: Trial) -> int:
+        total = sum(self._assigned) + 1
+        idx = max(range(self.num_brackets), key=lambda i: (self._shares[i] * total - self._assigned[i], -i))
+        self._assigned[idx] += 1
+        self._trial_bracket[trial.trial_id] = idx
+        return idx
+
+    def bracket_of(self, trial: Trial) -> int:
+        """The index of the bracket ``trial`` is in (assigning one if it has none)."""
+        idx = self._trial_bracket.get(trial.trial_id)
+        return self._assign(trial) if idx is None else idx
+
+    def rung_milestones(self) -> list[list[float]]:
+        """Each bracket's rung milestones, lowest first."""
+        return [[r.milestone for r in b.rungs] for b in self._brackets]
+
+    # -- callbacks -----------------------------------------------------------------
+    def on_trial_add(self, runner: SchedulerContext, trial: Trial) -> None:
+        if trial.trial_id not in self._trial_bracket:
+            self._assign(trial)
+
+    def on_trial_result(self, runner: SchedulerContext, trial: Trial, result: dict) -> Decision:
+        t = result.get(self._time_attr)
+        if t is None:
+            return Decision.CONTINUE
+        if t >= self._max_t:
+            self._judge(trial, t, result)
+            self._trial_bracket.pop(trial.trial_id, None)
+            return Decision.STOP
+        decision = self._judge(trial, t, result)
+        if decision is Decision.STOP:
+            # The runner does not call on_trial_complete for the scheduler's own STOP.
+            self._num_stopped += 1
+            self._trial_bracket.pop(trial.trial_id, None)
+        return decision
+
+    def on_trial_complete(self, runner: SchedulerContext, trial: Trial, result: Optional[dict]) -> None:
+        if result is not None and result.get(self._time_attr) is not None:
+            self._judge(trial, result[self._time_attr], result)
+        self._trial_bracket.pop(trial.trial_id, None)
+
+    def on_trial_error(self, runner: SchedulerContext, trial: Trial) -> None:
+        self._trial_bracket.pop(trial.trial_id, None)
+
+    def on_trial_remove(self, runner: SchedulerContext, trial: Trial) -> None:
+        self._trial_bracket.pop(trial.trial_id, None)
+
+    def _judge(self, trial: Trial, t: float, result: dict) -> Decision:
+        score = self.score(result)
+        if score is None or math.isnan(score):
+            if not self._warned_missing:
+                warnings.warn(
+                    f"AsyncHyperBandScheduler: result of {trial} has no value for metric "
+                    f"{self.metric!r}; it is not recorded in any rung. Report {self.metric!r} "
+                    "or give the scheduler another metric.",
+                    stacklevel=3,
+                )
+                self._warned_missing = True
+            return Decision.CONTINUE
+        return self._brackets[self.bracket_of(trial)].on_result(trial.trial_id, t, score)
+
+    # -- status and state ----------------------------------------------------------
+    def _unsign(self, value: Optional[float]) -> Optional[float]:
+        if value is None:
+            return None
+        return value if self.mode == "max" else -value
+
+    def debug_string(self) -> str:
+        lines = [f"Using AsyncHyperBand: num_stopped={self._num_stopped}"]
+        for b in self._brackets:
+            rungs = " | ".join(f"Iter {r.milestone:.3f}: {fmt(self._unsign(b.cutoff(r)))}" for r in b.rungs)
+            lines.append(f"Bracket: {rungs}")
+        return "\n".join(lines)
+
+    def save_state(self) -> dict[str, Any]:
+        return {
+            "num_stopped": self._num_stopped,
+            "assigned": list(self._assigned),
+            "trial_bracket": dict(self._trial_bracket),
+            "rungs": [[dict(r.recorded) for r in b.rungs] for b in self._brackets],
+        }
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        self._num_stopped = state["num_stopped"]
+        self._assigned = list(state["assigned"])
+        self._trial_bracket = dict(state["trial_bracket"])
+        for b, rungs in zip(self._brackets, state["rungs"]):
+            for r, recorded in zip(b.rungs, rungs):
+                r.recorded = dict(recorded)

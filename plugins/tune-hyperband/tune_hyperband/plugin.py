@@ -1,0 +1,16 @@
+"""Registers the HyperBand schedulers with tunecore (entry point ``tune-hyperband``)."""
+
+from __future__ import annotations
+
+import tunecore
+
+
+@tunecore.hookimpl
+def tunecore_register_schedulers(register):
+    """``hyperband`` (synchronous, pauses trials); ``async_hyperband`` and its alias ``asha``."""
+    from tune_hyperband.async_hyperband import AsyncHyperBandScheduler
+    from tune_hyperband.hyperband import HyperBandScheduler
+
+    register("hyperband", HyperBandScheduler)
+    register("async_hyperband", AsyncHyperBandScheduler)
+    register("asha", AsyncHyperBandScheduler)
