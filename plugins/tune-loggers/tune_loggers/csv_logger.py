@@ -1,0 +1,131 @@
+"""The CSV logger: ``progress.csv`` that viskit and pandas read, one row per result."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import tempfile
+import time
+from typing import Any
+
+import numpy as np
+
+from tunecore.loggers import Logger
+from tunecore.util import atomic_write, flatten_dict, to_jsonable
+
+PROGRESS_FILE = "progress.csv"
+
+
+def _cell(value: Any) -> Any:
+    """How one flattened value is written: numbers as numbers, None empty, the rest as text."""
+    if isinstance(value, np.generic):
+        value = value.item()  # numpy 2 reprs np.float64(1.5) as "np.float64(1.5)"
+    if value is None:
+        return ""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # nan, inf: pandas reads both back as floats
+    if isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return json.dumps(to_jsonable(value))
+    return to_jsonable(value)
+
+
+class CSVLogger(Logger):
+    """Writes ``progress.csv`` in the trial folder, with nested keys flattened (``info/loss``).
+
+    The header is the keys of the first result; a key that first appears later
+    widens the header (the file is rewritten atomically with the new column, empty
+    in earlier rows; rare), otherwise rows are appended to a file kept open and
+    flushed at most every ``flush_interval`` seconds and on ``flush``/``close``.
+    A trial that resumes in the same folder appends under the existing header.
+    ``params.json`` is written too if no other logger wrote it.
+    """
+
+    default_enabled = True
+    flush_interval = 1.0
+
+    def _init(self) -> None:
+        os.makedirs(self.logdir, exist_ok=True)
+        self.path = os.path.join(self.logdir, PROGRESS_FILE)
+        params = os.path.join(self.logdir, "params.json")
+        if not os.path.exists(params):
+            self._write_params()
+        self._fields: list[str] = []
+        if os.path.exists(self.path) and os.path.getsize(self.path) > 0:
+            with open(self.path, newline="", encoding="utf-8") as f:
+                self._fields = next(csv.reader(f), [])
+        self._fieldset = set(self._fields)
+        self._file = open(self.path, "a", newline="", encoding="utf-8")
+        self._writer = csv.DictWriter(self._file, self._fields)
+        self._last_flush = time.monotonic()
+
+    def _write_params(self) -> None:
+        atomic_write(os.path.join(self.logdir, "params.json"),
+                     json.dumps(to_jsonable(self.config), sort_keys=True, indent=2))
+
+    def on_result(self, result: dict) -> None:
+        self.on_results([result])
+
+    def on_results(self, results: list[dict]) -> None:
+        if self._file.closed:
+            return
+        rows = [{k: _cell(v) for k, v in flatten_dict(r).items()} for r in results]
+        new: dict[str, None] = {}
+        for row in rows:
+            for key in row:
+                if key not in self._fieldset:
+                    new[key] = None
+        if new:
+            self._widen(list(new))
+        self._writer.writerows(rows)
+        if time.monotonic() - self._last_flush > self.flush_interval:
+            self.flush()
+
+    def _widen(self, new_fields: list[str]) -> None:
+        """Add columns: write the header (first rows) or rewrite the file with the wider header."""
+        fields = self._fields + new_fields
+        self._file.flush()
+        if self._fields and os.path.getsize(self.path) > 0:
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.logdir)
+            try:
+                with os.fdopen(fd, "w", newline="", encoding="utf-8") as out, \
+                        open(self.path, newline="", encoding="utf-8") as old:
+                    reader = csv.reader(old)
+                    next(reader, None)
+                    writer = csv.writer(out)
+                    writer.writerow(fields)
+                    pad = [""] * len(new_fields)
+                    for row in reader:
+                        writer.writerow(row + pad)
+                    out.flush()
+                    os.fsync(out.fileno())
+                self._file.close()
+                os.replace(tmp, self.path)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                raise
+            self._file = open(self.path, "a", newline="", encoding="utf-8")
+        self._fields = fields
+        self._fieldset.update(new_fields)
+        self._writer = csv.DictWriter(self._file, self._fields)
+        if os.path.getsize(self.path) == 0:
+            self._writer.writeheader()
+
+    def update_config(self, config: dict) -> None:
+        super().update_config(config)
+        self._write_params()
+
+    def flush(self) -> None:
+        if not self._file.closed:
+            self._file.flush()
+        self._last_flush = time.monotonic()
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()

@@ -1,0 +1,135 @@
+"""The TensorBoard logger: tensorboardX event files with a scalar per metric and an HParams session."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import time
+import uuid
+from typing import Any, Optional
+
+import numpy as np
+
+from tunecore.loggers import Logger
+from tunecore.util import flatten_dict, to_jsonable
+
+#: Prefix of every scalar tag, as in Ray Tune: ``ray/tune/episode_reward_mean``.
+TAG_PREFIX = "ray/tune/"
+#: Result keys that are not metrics (``config`` goes to the HParams view instead).
+SKIPPED_KEYS = frozenset({"config", "pid", "timestamp"})
+
+
+def _number(value: Any) -> Optional[float]:
+    """``value`` as a float if it is a real number (not a bool), else None."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.integer, np.floating)):
+        return None
+    return float(value)
+
+
+def scalars_of(result: dict) -> dict[str, float]:
+    """The scalar summaries of one result: ``{"ray/tune/info/loss": 0.5, ...}``."""
+    flat = flatten_dict({k: v for k, v in result.items() if k not in SKIPPED_KEYS})
+    out = {}
+    for key, value in flat.items():
+        number = _number(value)
+        if number is not None:
+            out[TAG_PREFIX + key] = number
+    return out
+
+
+def step_of(result: dict) -> int:
+    """The global step: ``timesteps_total`` when set and positive, else ``training_iteration``."""
+    steps = _number(result.get("timesteps_total"))
+    if steps is not None and math.isfinite(steps) and steps > 0:
+        return int(steps)
+    iteration = _number(result.get("training_iteration"))
+    return int(iteration) if iteration is not None and math.isfinite(iteration) else 0
+
+
+def hparams_of(config: dict) -> dict[str, Any]:
+    """The trial's config as HParams values: nested keys flattened, odd values as text."""
+    out: dict[str, Any] = {}
+    for key, value in flatten_dict(config if isinstance(config, dict) else {}).items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, (bool, str)):
+            out[key] = value
+        elif isinstance(value, (int, float)):
+            out[key] = value
+        else:
+            out[key] = str(to_jsonable(value))
+    return out
+
+
+class TensorBoardLogger(Logger):
+    """Writes ``events.out.tfevents.*`` in the trial folder with tensorboardX.
+
+    Each result becomes one event holding a scalar for every numeric metric (nested
+    keys flattened with ``/``, tagged ``ray/tune/<key>``), at the step given by
+    ``timesteps_total`` (else ``training_iteration``). On close, the trial's
+    hyperparameters and the tags of its final metrics are written as an HParams
+    session, so TensorBoard's HParams view compares trials by their last values.
+    """
+
+    default_enabled = True
+    flush_interval = 1.0
+
+    def _init(self) -> None:
+        from tensorboardX.event_file_writer import EventsWriter
+        from tensorboardX.proto.event_pb2 import Event
+        from tensorboardX.proto.summary_pb2 import Summary
+
+        self._event_cls, self._summary_cls = Event, Summary
+        os.makedirs(self.logdir, exist_ok=True)
+        # Synchronous writes (tensorboardX's SummaryWriter queues events through a
+        # multiprocessing queue and its flush() does not wait for them); a suffix keeps
+        # two writers opened in the same second from sharing a file name.
+        self._events = EventsWriter(os.path.join(self.logdir, "events"), "." + uuid.uuid4().hex[:8])
+        self._final: dict[str, float] = {}
+        self._closed = False
+        self._last_flush = time.monotonic()
+
+    def on_result(self, result: dict) -> None:
+        self.on_results([result])
+
+    def on_results(self, results: list[dict]) -> None:
+        if self._closed:
+            return
+        Event, Summary = self._event_cls, self._summary_cls
+        now = time.time()
+        for result in results:
+            scalars = scalars_of(result)
+            if not scalars:
+                continue
+            self._final.update(scalars)
+            summary = Summary(value=[Summary.Value(tag=tag, simple_value=value)
+                                     for tag, value in scalars.items()])
+            self._events.write_event(Event(wall_time=now, step=step_of(result), summary=summary))
+        if time.monotonic() - self._last_flush > self.flush_interval:
+            self.flush()
+
+    def _write_hparams(self) -> None:
+        from tensorboardX.summary import hparams
+
+        params = hparams_of(self.config)
+        metrics = {tag: value for tag, value in self._final.items() if math.isfinite(value)}
+        if not params and not metrics:
+            return
+        now = time.time()
+        for summary in hparams(params, metrics):
+            self._events.write_event(self._event_cls(wall_time=now, summary=summary))
+
+    def flush(self) -> None:
+        if not self._closed:
+            self._events.flush()
+        self._last_flush = time.monotonic()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._write_hparams()
+        finally:
+            self._events.close()
