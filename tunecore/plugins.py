@@ -180,10 +180,10 @@ class PluginManager:
             self.pm.register(module, name=name)
         except pluggy.PluginValidationError as exc:
             self._undo(name)
-            record.status, record.error = "invalid", f"fails pluggy's validation: {exc}"
+            record.status, record.error = "invalid", f"fails pluggy's validation: {_one_line(exc)}"
         except Exception as exc:  # a plugin's hook raised while registering
             self._undo(name)
-            record.status, record.error = "failed", f"{type(exc).__name__}: {exc}"
+            record.status, record.error = "failed", f"{type(exc).__name__}: {_one_line(exc)}"
         finally:
             self._current = None
         if record.status in ("ok", "builtin"):
@@ -211,6 +211,11 @@ class PluginManager:
             except Exception as exc:  # never let one plugin break the CLI
                 print(f"tunecore: plugin {impl.plugin_name!r} failed in tunecore_register_commands: "
                       f"{type(exc).__name__}: {exc}", file=sys.stderr)
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error message on one line (pluggy's put one fact per line), for tables and logs."""
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 def _name_list(var: str) -> Optional[set]:
@@ -281,11 +286,17 @@ def discover(strict: Optional[bool] = None) -> PluginManager:
     failures: dict[str, str] = {}
 
     def on_failure(_mgr: Any, ep: Any, exc: BaseException) -> None:
-        failures[ep.name] = f"import failed: {type(exc).__name__}: {exc}"
+        failures[ep.name] = f"import failed: {type(exc).__name__}: {_one_line(exc)}"
+
+    class _Extensions(NamedExtensionManager):
+        # Load exactly the entry points found above: stevedore's own entry-point caches
+        # (per process and on disk) miss distributions installed after the first look.
+        def list_entry_points(self) -> list:
+            return wanted
 
     loaded = {}
     if wanted:
-        ext_mgr = NamedExtensionManager(
+        ext_mgr = _Extensions(
             ENTRY_POINT_GROUP, names=[ep.name for ep in wanted], name_order=True,
             on_load_failure_callback=on_failure, on_missing_entrypoints_callback=lambda names: None,
         )
