@@ -187,9 +187,8 @@ class PluginManager:
         finally:
             self._current = None
         if record.status in ("ok", "builtin"):
-            record.hooks = sorted(
-                impl.function.__name__ for caller in self.pm.get_hookcallers(module) or []
-                for impl in caller.get_hookimpls() if impl.plugin_name == name
+            record.hooks = sorted(  # hook names, whatever the plugin named its functions
+                caller.name for caller in self.pm.get_hookcallers(module) or []
             )
             record.provides = {k: sorted(v) for k, v in self._provided.get(name, {}).items()}
         self.records.append(record)
