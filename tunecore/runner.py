@@ -261,6 +261,11 @@ class TrialRunner:
     def _start(self, trial: Trial) -> None:
         self._logdir(trial)
         if trial.trial_id not in self._loggers:
+            # (re)starting from a checkpoint at iteration k (0: from scratch): drop the rows
+            # logged after k by an earlier run, so no iteration appears twice in result.json
+            from tunecore.state import restore_iteration, trim_results
+
+            trim_results(trial.logdir, restore_iteration(trial.checkpoint if trial.has_checkpoint() else None))
             self._loggers[trial.trial_id] = self._make_loggers(trial)
         checkpoint = trial.checkpoint if trial.has_checkpoint() else None
         trial.status = TrialStatus.RUNNING
@@ -397,6 +402,7 @@ class TrialRunner:
             self._on_failure(trial, exc)
 
     def _checkpoint(self, trial: Trial) -> None:
+        self._flush_loggers(trial)  # every row up to the checkpoint is on disk before it is recorded
         trial.checkpoint = self.trial_executor.save(trial, Checkpoint.DISK)
         self._state_dirty = True
 
@@ -443,7 +449,7 @@ class TrialRunner:
         if recover:
             print(f"Attempting to recover trial {trial} from its last checkpoint "
                   f"(failure {trial.num_failures} of at most {trial.max_failures}).", file=sys.stderr)
-            self._flush_loggers(trial)
+            self._close_loggers(trial)  # reopened by _start after result.json is trimmed
             trial.status = TrialStatus.PENDING
             self._start(trial)
             return
