@@ -1,0 +1,218 @@
+"""The two things a server can show: a live runner (read/write) or an experiment folder (read-only)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+from typing import Any, Callable, Optional
+
+from tunecore.errors import TuneError
+from tunecore.util import to_jsonable
+from tunecore.web.checks import RequestError, check_add_body
+from tunecore.web.history import HistoryStore, TrialRecord
+
+#: How long a request waits for the runner's loop to carry out a change (seconds).
+RUNNER_TIMEOUT = 30.0
+
+
+def _status(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+def record_from_trial(trial: Any) -> TrialRecord:
+    """A :class:`TrialRecord` of a live ``tunecore.trial.Trial`` (read from another thread)."""
+    last = trial.last_result
+    return TrialRecord(
+        trial_id=trial.trial_id,
+        name=str(trial),
+        trainable_name=trial.trainable_name,
+        status=_status(trial.status),
+        config=trial.config,
+        last_result=dict(last) if isinstance(last, dict) else None,
+        logdir=trial.logdir,
+        experiment_tag=trial.experiment_tag or "",
+        num_failures=trial.num_failures,
+        error=trial.error_msg,
+        stopping_criterion=trial.stopping_criterion,
+        events=list(getattr(trial, "events", None) or []),
+    )
+
+
+def record_from_state(entry: dict) -> Optional[TrialRecord]:
+    """A :class:`TrialRecord` of one trial entry of ``experiment_state.json``."""
+    trial_id = entry.get("trial_id")
+    if not isinstance(trial_id, str):
+        return None
+    tag = entry.get("experiment_tag") or ""
+    trainable = str(entry.get("trainable_name") or "")
+    return TrialRecord(
+        trial_id=trial_id,
+        name=str(entry.get("name") or (f"{trainable}_{tag}" if tag else trainable)),
+        trainable_name=trainable,
+        status=str(entry.get("status") or "PENDING"),
+        config=entry.get("config") or {},
+        last_result=entry.get("last_result") if isinstance(entry.get("last_result"), dict) else None,
+        logdir=entry.get("logdir") if isinstance(entry.get("logdir"), str) else None,
+        experiment_tag=tag,
+        num_failures=int(entry.get("num_failures") or 0),
+        error=entry.get("error_msg"),
+        stopping_criterion=entry.get("stopping_criterion"),
+        events=[e for e in entry.get("events") or [] if isinstance(e, dict)],
+    )
+
+
+def trial_info(record: TrialRecord) -> dict:
+    """The seed's trial info (spec §15): ``id``, ``trainable_name``, ``config``, ``status``, ``result``."""
+    return to_jsonable({
+        "id": record.trial_id,
+        "trainable_name": record.trainable_name,
+        "name": record.name,
+        "config": record.config,
+        "status": record.status,
+        "result": record.last_result,
+        "num_failures": record.num_failures,
+        "logdir": record.logdir,
+    })
+
+
+class DataSource:
+    """What the HTTP handler asks; subclasses say where the answers come from."""
+
+    live = False
+    name = ""
+
+    def __init__(self) -> None:
+        self._history: Optional[HistoryStore] = None
+
+    def records(self) -> list[TrialRecord]:
+        raise NotImplementedError
+
+    def list_trials(self) -> list[dict]:
+        return [trial_info(r) for r in self.records()]
+
+    def get_trial(self, trial_id: str) -> dict:
+        for record in self.records():
+            if record.trial_id == trial_id:
+                return trial_info(record)
+        raise RequestError(404, f"Trial ({trial_id}) not found.")
+
+    def add_trials(self, body: Any) -> list[dict]:
+        raise RequestError(405, "This server shows an experiment on disk; it cannot add trials.")
+
+    def stop_trial(self, trial_id: str) -> dict:
+        raise RequestError(405, "This server shows an experiment on disk; it cannot stop trials.")
+
+    def history(self, since: int, generation: Optional[str]) -> dict:
+        if self._history is None:
+            self._history = HistoryStore(self.records, live_results=self.live)
+        payload = self._history.since(since, generation)
+        payload.update(live=self.live, experiment=self.name)
+        return payload
+
+
+class RunnerSource(DataSource):
+    """A running experiment: reads take a snapshot, changes go through ``runner.submit``."""
+
+    live = True
+
+    def __init__(self, runner: Any, experiment_dir: Optional[str] = None,
+                 timeout: float = RUNNER_TIMEOUT) -> None:
+        super().__init__()
+        self.runner = runner
+        self.experiment_dir = experiment_dir
+        self.name = os.path.basename(experiment_dir.rstrip(os.sep)) if experiment_dir else ""
+        self.timeout = timeout
+
+    def _on_runner(self, fn: Callable[[], Any]) -> Any:
+        future = self.runner.submit(fn)
+        try:
+            return future.result(timeout=self.timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise RequestError(503, f"The experiment did not handle the request within {self.timeout:g} s "
+                                    "(it may be finishing); try again.") from None
+        except concurrent.futures.CancelledError:
+            raise RequestError(503, "The experiment is shutting down; the request was not carried out.") from None
+        except RequestError:
+            raise
+        except TuneError as exc:
+            raise RequestError(400, str(exc)) from None
+
+    def records(self) -> list[TrialRecord]:
+        for _ in range(3):
+            try:
+                return [record_from_trial(t) for t in list(self.runner.get_trials())]
+            except RuntimeError:  # a dict changed size while we copied it; the runner is busy
+                continue
+        return self._on_runner(lambda: [record_from_trial(t) for t in self.runner.get_trials()])
+
+    def get_trial(self, trial_id: str) -> dict:
+        trial = self.runner.get_trial(trial_id)
+        if trial is None:
+            raise RequestError(404, f"Trial ({trial_id}) not found.")
+        return trial_info(record_from_trial(trial))
+
+    def add_trials(self, body: Any) -> list[dict]:
+        from tunecore.registry import has_trainable
+
+        name, spec = check_add_body(body, has_trainable)
+        spec = dict(spec)
+        if self.experiment_dir:
+            spec["local_dir"] = os.path.dirname(os.path.abspath(self.experiment_dir))
+        try:
+            trials = self._on_runner(lambda: self.runner.add_experiment(name, spec))
+        except (TypeError, ValueError, KeyError) as exc:  # a bad value the spec checks missed
+            raise RequestError(400, f"Invalid spec: {type(exc).__name__}: {exc}") from None
+        return [trial_info(record_from_trial(t)) for t in trials or []]
+
+    def stop_trial(self, trial_id: str) -> dict:
+        def stop() -> Any:
+            trial = self.runner.get_trial(trial_id)
+            if trial is None:
+                raise RequestError(404, f"Trial ({trial_id}) not found.")
+            if not trial.is_finished():
+                self.runner.stop_trial(trial)
+            return trial
+
+        return trial_info(record_from_trial(self._on_runner(stop)))
+
+
+class FolderSource(DataSource):
+    """An experiment folder written by the runner (finished, or running in another process)."""
+
+    def __init__(self, experiment_dir: str) -> None:
+        super().__init__()
+        self.experiment_dir = os.path.abspath(os.path.expanduser(experiment_dir))
+        self.name = os.path.basename(self.experiment_dir.rstrip(os.sep))
+        self._cache: tuple[Optional[tuple], list[TrialRecord]] = (None, [])
+
+    @property
+    def state_file(self) -> str:
+        return os.path.join(self.experiment_dir, "experiment_state.json")
+
+    def records(self) -> list[TrialRecord]:
+        try:
+            st = os.stat(self.state_file)
+        except OSError:
+            return []
+        key = (st.st_mtime_ns, st.st_size, st.st_ino)
+        if self._cache[0] == key:
+            return self._cache[1]
+        try:
+            with open(self.state_file, encoding="utf-8") as f:
+                state = json.load(f)
+        except (OSError, ValueError):
+            return self._cache[1]  # mid-write elsewhere or unreadable: keep what we had
+        entries = state.get("trials") if isinstance(state, dict) else None
+        records = [r for r in (record_from_state(e) for e in entries or [] if isinstance(e, dict)) if r]
+        for record in records:
+            if record.logdir and not os.path.isabs(record.logdir):
+                record.logdir = os.path.join(self.experiment_dir, record.logdir)
+            if record.logdir and not os.path.isdir(record.logdir):
+                # the folder may have been moved since: look beside the state file
+                local = os.path.join(self.experiment_dir, os.path.basename(record.logdir.rstrip(os.sep)))
+                if os.path.isdir(local):
+                    record.logdir = local
+        self._cache = (key, records)
+        return records
