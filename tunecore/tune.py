@@ -69,42 +69,131 @@ def _validate(experiments: list[Experiment], scheduler: Any, pm: Any) -> None:
             validate_upload_dir(upload, pm)
 
 
-def _fingerprint(experiments: list[Experiment]) -> str:
-    parts = []
-    for exp in experiments:
-        spec = {k: v for k, v in exp.spec.items() if k not in ("local_dir", "upload_dir", "sync_period")}
-        parts.append(json.dumps({"name": exp.name, "spec": spec}, sort_keys=True, default=lambda o: getattr(o, "__name__", type(o).__name__)))
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+def _fingerprint(experiment: Experiment) -> str:
+    """A digest of what makes an experiment the same one (where it is stored aside)."""
+    spec = {k: v for k, v in experiment.spec.items() if k not in ("local_dir", "upload_dir", "sync_period")}
+    text = json.dumps({"name": experiment.name, "spec": spec}, sort_keys=True,
+                      default=lambda o: getattr(o, "__name__", type(o).__name__))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _resume(runner: Any, experiments: list[Experiment], fingerprint: str) -> bool:
-    """Load earlier trials into ``runner``; True if there was a state to resume."""
-    from tunecore.state import load_experiment_state, trial_from_record
+def _load_states(experiments: list[Experiment]) -> dict[str, dict]:
+    """``{experiment_dir: state}`` for the experiments that left one; refuses another spec's."""
+    from tunecore.state import load_experiment_state
 
-    found = False
+    states = {}
     for exp in experiments:
         state = load_experiment_state(exp.dir)
         if state is None:
             continue
-        if state.get("spec_fingerprint") not in (None, fingerprint):
+        found, expected = state.get("spec_fingerprint"), _fingerprint(exp)
+        if found != expected:
             raise TuneError(
-                f"Cannot resume {exp.dir}: its experiment_state.json was written by a different spec "
-                f"(fingerprint {state.get('spec_fingerprint')} vs {fingerprint}). Use the same spec, "
-                "another local_dir or experiment name, or resume=False to start a new experiment "
-                "elsewhere."
+                f"Cannot resume experiment {exp.name!r} from {exp.dir}: its experiment_state.json was "
+                f"written for a different spec (fingerprint {found} vs {expected} for this one); "
+                "config, stop, run, num_samples and resources must be the same to resume.\n"
+                "Run the same spec to resume it, or give another name/local_dir (or move the folder "
+                "away) to start a new experiment."
             )
-        found = True
-        for rec in state["trials"]:
-            trial = trial_from_record(rec)
-            if trial.status in (TrialStatus.RUNNING, TrialStatus.PAUSED):
-                trial.status = TrialStatus.PENDING
-                if not trial.has_checkpoint():
-                    trial.last_result = None  # restarts from scratch
-            runner.add_trial(trial)
-        search_state = (state.get("search_alg") or {}).get("state")
-        if search_state is not None:
-            runner.search_alg.restore_state(search_state)
-    return found
+        states[exp.dir] = state
+    return states
+
+
+def _moved(path: Optional[str], old_dir: str, new_dir: str) -> Optional[str]:
+    """``path`` under ``old_dir`` re-rooted under ``new_dir`` (the folder was moved)."""
+    if not path or old_dir == new_dir or not isinstance(path, str):
+        return path
+    rel = os.path.relpath(path, old_dir)
+    return path if rel.startswith("..") else os.path.join(new_dir, rel)
+
+
+def _restored_trials(state: dict, experiment_dir: str) -> list[Trial]:
+    """The trials of ``state``: finished ones as they were, the others ready to (re)start.
+
+    RUNNING and PAUSED trials restart from their last disk checkpoint (from scratch
+    without one); PENDING ones start.
+    """
+    from tunecore.state import trial_from_record
+
+    trials = []
+    for rec in state["trials"]:
+        trial = trial_from_record(rec)
+        old = trial.local_dir
+        if os.path.abspath(old) != os.path.abspath(experiment_dir):
+            trial.local_dir = experiment_dir
+            trial.logdir = _moved(trial.logdir, old, experiment_dir)
+            trial.error_file = _moved(trial.error_file, old, experiment_dir)
+            if trial.checkpoint is not None:
+                trial.checkpoint.value = _moved(trial.checkpoint.value, old, experiment_dir)
+        if trial.status in (TrialStatus.RUNNING, TrialStatus.PAUSED, TrialStatus.PENDING):
+            if trial.has_checkpoint() and isinstance(trial.checkpoint.value, str) \
+                    and not os.path.exists(trial.checkpoint.value):
+                print(f"tunecore: the checkpoint {trial.checkpoint.value} of trial {trial} is gone; "
+                      "the trial restarts from scratch.", file=sys.stderr)
+                trial.checkpoint = None
+            trial.status = TrialStatus.PENDING
+            trial.location = None
+            if not trial.has_checkpoint():
+                trial.last_result = None  # restarts from scratch
+        trials.append(trial)
+    return trials
+
+
+def _resume(runner: Any, experiments: list[Experiment], states: dict[str, dict]) -> bool:
+    """Load the trials and the search/scheduler state of ``states`` into ``runner``.
+
+    Returns:
+        True if there was an earlier state to resume.
+    """
+    if not states:
+        return False
+    first = next(iter(states.values()))
+    for exp in experiments:
+        state = states.get(exp.dir)
+        if state is not None:
+            for trial in _restored_trials(state, exp.dir):
+                runner.add_trial(trial)
+    for kind, component in (("search_alg", runner.search_alg), ("scheduler", runner.scheduler)):
+        saved = first.get(kind) or {}
+        if saved.get("state") is None:
+            continue
+        if saved.get("class") != type(component).__name__:
+            print(f"tunecore: the experiment was run with the {kind} {saved.get('class')}, now "
+                  f"{type(component).__name__}; its saved state is not used.", file=sys.stderr)
+            continue
+        component.restore_state(saved["state"])
+    n = len(runner.get_trials())
+    done = sum(t.is_finished() for t in runner.get_trials())
+    print(f"tunecore: resuming {', '.join(states)}: {done} of {n} trials already finished.", file=sys.stderr)
+    return True
+
+
+def _finished_trials(experiments: list[Experiment], states: dict[str, dict]) -> Optional[list[Trial]]:
+    """The trials, when every experiment's state says it finished; else None."""
+    from tunecore.state import trial_from_record
+
+    if not experiments or any(exp.dir not in states or not states[exp.dir].get("finished") for exp in experiments):
+        return None
+    return [trial_from_record(rec) for exp in experiments for rec in states[exp.dir]["trials"]]
+
+
+def _say(text: str) -> None:
+    """Print from a signal handler (never fails on a stream the main thread is writing)."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except (RuntimeError, OSError):  # pragma: no cover - reentrant write
+        pass
+
+
+def _resume_hint() -> str:
+    """How to continue this experiment: the exact ``tune run ... --resume`` when run by the CLI."""
+    argv = list(sys.argv) if sys.argv else []
+    prog = os.path.basename(argv[0]) if argv else ""
+    if prog in ("tune", "tunecore", "__main__.py") and "run" in argv[1:]:
+        cmd = ["tune"] + argv[1:] + ([] if "--resume" in argv else ["--resume"])
+        return "Resume with: " + " ".join(cmd)
+    script = " ".join(["python"] + argv) if argv and argv[0] not in ("", "-c") else "your script"
+    return f"Resume with run_experiments(..., resume=True) (e.g. {script} with resume=True), or: tune run SPEC --resume"
 
 
 def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: Any = None,
@@ -145,23 +234,24 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
     experiment_list = convert_to_experiment_list(experiments)
     scheduler, search_alg = _resolve_components(pm, scheduler, search_alg, metric, mode)
     _validate(experiment_list, scheduler, pm)
+    states = _load_states(experiment_list) if resume else {}
+    finished = _finished_trials(experiment_list, states) if states else None
+    if finished is not None:
+        print(f"tunecore: the experiment in {', '.join(e.dir for e in experiment_list)} has already "
+              f"finished ({len(finished)} trials); nothing to resume. Use another name or local_dir, "
+              "or resume=False, to run it again.")
+        return finished
     started_ray = ensure_ray(address, num_cpus=num_cpus, num_gpus=num_gpus)
     executor = trial_executor or RayTrialExecutor(queue_trials=queue_trials, reuse_actors=reuse_actors)
     runner = TrialRunner(search_alg, scheduler, executor, pm, verbose=verbosity, metric=metric, mode=mode,
                          printer=ProgressPrinter(verbose=verbosity))
-    fingerprint = _fingerprint(experiment_list)
-    runner.state_extra = {"spec_fingerprint": fingerprint}
+    runner.state_extra = {"spec_fingerprints": {exp.dir: _fingerprint(exp) for exp in experiment_list}}
     for exp in experiment_list:
         os.makedirs(exp.dir, exist_ok=True)
         if exp.dir not in runner.experiment_dirs:
             runner.experiment_dirs.append(exp.dir)
 
-    resumed = resume and _resume(runner, experiment_list, fingerprint)
-    if resumed and runner.get_trials() and all(t.is_finished() for t in runner.get_trials()) \
-            and runner.search_alg.is_finished():
-        print(f"tunecore: the experiment in {', '.join(runner.experiment_dirs)} has already finished; "
-              "nothing to resume.")
-        return runner.get_trials()
+    _resume(runner, experiment_list, states)
     if experiment_list:
         search_alg.add_configurations(experiment_list)  # a restored searcher skips what it made
 
@@ -171,11 +261,15 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
     old_handler = None
 
     def on_sigint(signum: int, frame: Any) -> None:
+        # The first Ctrl-C asks the loop to wind down (trials stopped, state saved, the
+        # resume command printed); the handler never touches the runner's state itself.
         interrupted["count"] += 1
         if interrupted["count"] >= 2:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            _say(f"\ntunecore: exiting now; trials that were running restart from their last "
+                 f"checkpoint on resume. {_resume_hint()}")
             raise KeyboardInterrupt
-        print("\ntunecore: stopping trials and saving the experiment state (Ctrl-C again to exit at once)...",
-              file=sys.stderr)
+        _say("\ntunecore: stopping trials and saving the experiment state (Ctrl-C again to exit at once)...")
         runner.request_stop()
 
     try:
@@ -213,14 +307,12 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
             runner._close_loggers(trial)
         executor.cleanup()
         for manager in sync_managers:
-            manager.close()
+            manager.close(**({"timeout": 1.0} if interrupted["count"] >= 2 else {}))
         if server is not None:
             server.shutdown()
     if interrupted["count"]:
-        script = " ".join(sys.argv) if sys.argv and sys.argv[0] else "your script"
-        print(f"tunecore: experiment interrupted; state saved in {', '.join(runner.experiment_dirs)}. "
-              f"Resume with run_experiments(..., resume=True) or: tune run SPEC --resume  ({script})",
-              file=sys.stderr)
+        print(f"tunecore: experiment interrupted; state saved in {', '.join(runner.experiment_dirs)}.\n"
+              f"tunecore: {_resume_hint()}", file=sys.stderr)
         raise KeyboardInterrupt
     print(runner.summary())
     trials = runner.get_trials()
