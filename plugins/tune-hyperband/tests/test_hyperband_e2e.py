@@ -1,0 +1,115 @@
+"""Both schedulers end to end through ``tunecore.run_experiments`` on the session's Ray."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+import tunecore as tune
+from tunecore import TuneError, run_experiments
+from tunecore.trial import TrialStatus
+
+from tune_hyperband import HyperBandScheduler
+
+
+class StepCounter(tune.Trainable):
+    """reward = quality * step; the step counter lives in the checkpoint."""
+
+    def _setup(self, config):
+        self.step = 0
+
+    def _train(self):
+        self.step += 1
+        return {"episode_reward_mean": self.config["quality"] * self.step, "step": self.step}
+
+    def _save(self, checkpoint_dir):
+        path = os.path.join(checkpoint_dir, "state.json")
+        with open(path, "w") as f:
+            json.dump({"step": self.step}, f)
+        return path
+
+    def _restore(self, path):
+        with open(path) as f:
+            self.step = json.load(f)["step"]
+
+
+def rows(trial):
+    with open(os.path.join(trial.logdir, "result.json")) as f:
+        return [json.loads(line) for line in f]
+
+
+def test_hyperband_pauses_and_resumes_class_trainables(ray_session, results_dir):
+    # max_t=4, eta=2: bracket 0 takes 3 trials (to 4); bracket 1 takes the next 3, runs them
+    # to 2, keeps the best 2 (paused ones resume from their checkpoint) and stops one.
+    sched = HyperBandScheduler(metric="episode_reward_mean", mode="max", max_t=4, reduction_factor=2)
+    trials = run_experiments({
+        "hb": {
+            "run": StepCounter,
+            "config": {"quality": tune.grid_search([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])},
+            "stop": {"training_iteration": 4},
+            "local_dir": results_dir,
+        }
+    }, scheduler=sched, verbose=False)
+    assert all(t.status == TrialStatus.TERMINATED for t in trials)
+    by_quality = {t.config["quality"]: t for t in trials}
+    loser = by_quality[4.0]
+    assert loser.last_result["training_iteration"] == 2
+    for q in (1.0, 2.0, 3.0, 5.0, 6.0):
+        history = rows(by_quality[q])
+        # counters continue across the pause: the trainable's own step equals the iteration
+        assert [r["training_iteration"] for r in history] == [1, 2, 3, 4]
+        assert [r["step"] for r in history] == [1, 2, 3, 4]
+    assert sched._num_stopped == 1
+    # bracket 1's keepers reached milestone 2 before their last bracket-mate: paused, then resumed
+    # at least one keeper reached milestone 2 before its last bracket-mate: it was paused (an
+    # in-memory checkpoint at iteration 2, the only checkpoint this experiment takes) and resumed
+    paused = [q for q in (5.0, 6.0) if by_quality[q].checkpoint is not None
+              and by_quality[q].checkpoint.storage == "memory" and by_quality[q].checkpoint.iteration == 2]
+    assert paused
+    assert "Bracket(Max Size (n)=2, Milestone (r)=4, completed=100.0%)" in sched.debug_string()
+
+
+def test_asha_stops_bad_function_trainables_early(ray_session, results_dir):
+    def curve(config, reporter):
+        for i in range(1, 11):
+            reporter(mean_accuracy=config["quality"] * i / 10)
+
+    trials = run_experiments({
+        "asha": {
+            "run": curve,
+            "config": {"quality": tune.grid_search([0.9, 0.5, 0.2, 0.1])},
+            # one trial at a time, so rung cut-offs are deterministic
+            "trial_resources": {"cpu": 4},
+            "local_dir": results_dir,
+        }
+    }, scheduler={"name": "asha", "metric": "mean_accuracy", "mode": "max", "max_t": 10,
+                  "grace_period": 1, "reduction_factor": 2}, verbose=False)
+    assert [t.status for t in trials] == [TrialStatus.TERMINATED] * 4
+    iterations = [t.last_result["training_iteration"] for t in trials]
+    assert iterations == [10, 1, 1, 1]  # each worse trial is cut at the first rung
+
+
+def test_spec_name_async_hyperband_resolves(ray_session, results_dir, capsys):
+    def quick(config, reporter):
+        for i in range(3):
+            reporter(episode_reward_mean=i)
+
+    trials = run_experiments({"named": {"run": quick, "local_dir": results_dir}},
+                             scheduler={"name": "async_hyperband", "max_t": 100}, verbose=1)
+    assert trials[0].status == TrialStatus.TERMINATED
+    out = capsys.readouterr().out
+    assert "Using AsyncHyperBand: num_stopped=0" in out
+    assert "Bracket: Iter 10.000: None | Iter 40.000: None" in out
+
+
+def test_hyperband_refuses_a_function_trainable_before_any_trial_starts(ray_session, results_dir):
+    def never(config, reporter):  # pragma: no cover - must not run
+        raise AssertionError("a trial started")
+
+    with pytest.raises(TuneError, match="pauses and resumes trials through checkpoints"):
+        run_experiments({"refused": {"run": never, "local_dir": results_dir}},
+                        scheduler="hyperband", verbose=False)
+    assert not os.path.exists(os.path.join(results_dir, "refused")) or not any(
+        os.scandir(os.path.join(results_dir, "refused")))
