@@ -15,7 +15,7 @@ rest (spec §12.3, without the bugs of §19.5/§19.6):
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -86,7 +86,9 @@ class SuggestionAlgorithm(SearchAlgorithm):
             raise TuneError(f"max_concurrent must be None or an int >= 1, but got max_concurrent={max_concurrent!r}")
         self.max_concurrent = max_concurrent
         self._experiments: list = []
-        self._generator: Optional[Iterator[Any]] = None
+        self._index = 0
+        self._slots_left: Optional[int] = None
+        self._rng: Optional[np.random.Generator] = None
         self._counter = TrialCounter()
         self._live: set[str] = set()
         self._skip: dict[str, int] = {}
@@ -129,77 +131,85 @@ class SuggestionAlgorithm(SearchAlgorithm):
 
         self._experiments.extend(convert_to_experiment_list(experiments))
         self._finished = False
-        if self._generator is None:
-            self._generator = self._all_trials()
 
-    def _all_trials(self) -> Iterator[Any]:
-        index = 0
-        while index < len(self._experiments):
-            yield from self._experiment_trials(self._experiments[index])
-            index += 1
+    def _start_experiment(self, experiment: Any) -> None:
+        from tunecore.variants import resolve_domain, unresolved_values
 
-    def _experiment_trials(self, experiment: Any) -> Iterator[Any]:
-        from tunecore.experiment import create_trial_from_spec
-        from tunecore.variants import format_vars, generate_variants, resolve_domain, unresolved_values
-
-        spec = experiment.spec
-        config = spec.get("config") or {}
+        config = experiment.spec.get("config") or {}
         space = {}
         for path, value in unresolved_values(config).items():
-            where = "config." + ".".join(map(str, path))
-            domain = resolve_domain(value, where=where)
+            domain = resolve_domain(value, where="config." + ".".join(map(str, path)))
             if domain is not None and domain.json_key != "sample_from":
                 space[path] = domain
             elif isinstance(value, dict) and "grid_search" in value:
                 space[path] = value
         self._setup_space(space, experiment)
-        seed = _check_seed(spec.get("seed"))
-        rng = np.random.default_rng(seed) if seed is not None else None
-        slots = spec.get("num_samples", 1) - self._skip.pop(experiment.name, 0)
-        for _ in range(max(0, slots)):
+        seed = _check_seed(experiment.spec.get("seed"))
+        self._rng = np.random.default_rng(seed) if seed is not None else None
+        self._slots_left = experiment.spec.get("num_samples", 1) - self._skip.pop(experiment.name, 0)
+
+    def _next_one(self) -> Any:
+        """The next trial, ``_NOT_NOW``, or None when every slot is used.
+
+        Kept as explicit state (not a generator) so an error, e.g. a missing metric,
+        leaves the algorithm able to go on once it is fixed.
+        """
+        while self._index < len(self._experiments):
+            experiment = self._experiments[self._index]
+            if self._slots_left is None:
+                self._start_experiment(experiment)
+            assert self._slots_left is not None
+            if self._slots_left <= 0:
+                self._index += 1
+                self._slots_left = None
+                continue
+            if self.max_concurrent is not None and len(self._live) >= self.max_concurrent:
+                return _NOT_NOW
             trial_id = self._counter.trial_id()
-            while True:
-                if self.max_concurrent is not None and len(self._live) >= self.max_concurrent:
-                    yield _NOT_NOW
-                    continue
-                suggestion = self._suggest(trial_id)
-                if suggestion is None:
-                    yield _NOT_NOW
-                    continue
-                break
-            if not isinstance(suggestion, dict):
-                raise TuneError(f"{type(self).__name__}._suggest must return a dict or None, "
-                                f"but returned {suggestion!r}")
-            merged = dict(spec, config=_merge(config, suggestion))
-            variants = generate_variants(merged, rng=rng)
-            resolved_vars, resolved_spec = next(variants)
-            if next(variants, None) is not None:
-                raise TuneError(
-                    f"Experiment {experiment.name!r}: a grid_search the searcher {type(self).__name__} "
-                    "did not search is left in the spec, which would make several trials of one "
-                    "suggestion. Remove it or run the grid with the default variant generator."
-                )
-            tag_vars = {("config",) + path: value for path, value in flatten_config(suggestion).items()}
-            tag_vars.update(resolved_vars)
-            tag = self._counter.tag(format_vars(tag_vars))
-            trial = create_trial_from_spec(resolved_spec, experiment, tag, trial_id=trial_id)
-            self._counter.advance(experiment.name)
-            self._live.add(trial_id)
-            yield trial
+            suggestion = self._suggest(trial_id)
+            if suggestion is None:
+                return _NOT_NOW
+            trial = self._make_trial(experiment, trial_id, suggestion)
+            self._slots_left -= 1
+            return trial
+        return None
+
+    def _make_trial(self, experiment: Any, trial_id: str, suggestion: Any) -> Trial:
+        from tunecore.experiment import create_trial_from_spec
+        from tunecore.variants import format_vars, generate_variants
+
+        if not isinstance(suggestion, dict):
+            raise TuneError(f"{type(self).__name__}._suggest must return a dict or None, "
+                            f"but returned {suggestion!r}")
+        spec = experiment.spec
+        merged = dict(spec, config=_merge(spec.get("config") or {}, suggestion))
+        variants = generate_variants(merged, rng=self._rng)
+        resolved_vars, resolved_spec = next(variants)
+        if next(variants, None) is not None:
+            raise TuneError(
+                f"Experiment {experiment.name!r}: a grid_search the searcher {type(self).__name__} "
+                "did not search is left in the spec, which would make several trials of one "
+                "suggestion. Remove it or run the grid with the default variant generator."
+            )
+        tag_vars = {("config",) + path: value for path, value in flatten_config(suggestion).items()}
+        tag_vars.update(resolved_vars)
+        tag = self._counter.tag(format_vars(tag_vars))
+        trial = create_trial_from_spec(resolved_spec, experiment, tag, trial_id=trial_id)
+        self._counter.advance(experiment.name)
+        self._live.add(trial_id)
+        return trial
 
     def next_trials(self) -> list[Trial]:
         """Trials until a "not now" (the batch so far) or until all slots are used (finished)."""
         trials: list[Trial] = []
-        if self._generator is None:
-            self._finished = True
-            return trials
-        for item in self._generator:
+        while True:
+            item = self._next_one()
             if item is _NOT_NOW:
                 return trials
+            if item is None:
+                self._finished = True
+                return trials
             trials.append(item)
-        self._generator = None
-        self._finished = True
-        return trials
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         if trial_id in self._live:

@@ -1,0 +1,330 @@
+"""OptunaSearch: suggest configs with an Optuna sampler (TPE by default) through ask/tell.
+
+The search space is read from tunecore's sample domains (``tune.uniform``, ``loguniform``,
+``quniform``, ``randint``, ``choice`` and their JSON forms, plus ``grid_search`` lists as
+categories) in the experiment's config, or given as ``space=``. Values the sampler does
+not model (``randn``, lambdas, ``sample_from``) are resolved by variant generation after
+the suggestion is applied, so they may depend on suggested values.
+
+Optuna is imported when the searcher is built, never when the plugin is discovered.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+import warnings
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from tunecore.errors import TuneError
+from tunecore.searchers import (Choice, Domain, LogUniform, QUniform, RandInt, SuggestionAlgorithm,
+                                Uniform, flatten_config, unflatten_config)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import optuna
+
+__all__ = ["OptunaSearch"]
+
+_SAMPLERS = ("tpe", "random", "cmaes", "qmc", "gp")
+_PRIMITIVE = (type(None), bool, int, float, str)
+
+
+def _param_name(path: tuple) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def _make_sampler(sampler: Any, seed: Optional[int]) -> "optuna.samplers.BaseSampler":
+    import optuna
+
+    if sampler is None or sampler == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if isinstance(sampler, str):
+        if sampler == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+        if sampler == "cmaes":
+            return optuna.samplers.CmaEsSampler(seed=seed)
+        if sampler == "qmc":
+            return optuna.samplers.QMCSampler(seed=seed)
+        if sampler == "gp":
+            return optuna.samplers.GPSampler(seed=seed)
+        raise TuneError(f"sampler must be an optuna sampler or one of {', '.join(_SAMPLERS)}, "
+                        f"but got sampler={sampler!r}")
+    if isinstance(sampler, optuna.samplers.BaseSampler):
+        if seed is not None:
+            raise TuneError("seed applies to a named or the default sampler; seed the sampler instance "
+                            "you pass yourself (e.g. TPESampler(seed=...))")
+        return sampler
+    raise TuneError(f"sampler must be an optuna sampler or one of {', '.join(_SAMPLERS)}, but got sampler={sampler!r}")
+
+
+def _to_distribution(name: str, value: Any) -> Optional[tuple[Any, Callable[[Any], Any]]]:
+    """``(optuna distribution, decode)`` for a searchable value; None if Optuna cannot model it."""
+    import optuna.distributions as od
+
+    if isinstance(value, od.BaseDistribution):
+        return value, lambda v: v
+    if isinstance(value, dict) and len(value) == 1 and "grid_search" in value:
+        value = Choice(value["grid_search"])
+    elif not isinstance(value, Domain):
+        from tunecore import sample
+
+        value = sample.from_json(value, where=name) if isinstance(value, dict) else None
+        if value is None:
+            raise TuneError(f"OptunaSearch space[{name!r}] must be a tunecore sample domain, its JSON form, a "
+                            f"grid_search or an optuna distribution, but got {value!r}")
+    if isinstance(value, Uniform):
+        return od.FloatDistribution(value.low, value.high), float
+    if isinstance(value, LogUniform):
+        return od.FloatDistribution(value.low, value.high, log=True), float
+    if isinstance(value, RandInt):
+        return od.IntDistribution(value.low, value.high - 1), int
+    if isinstance(value, QUniform):
+        q = value.q
+        lo, hi = math.ceil(value.low / q - 1e-9), math.floor(value.high / q + 1e-9)
+        as_int = all(isinstance(x, int) for x in (value.low, value.high, q))
+        decimals = max(0, -int(math.floor(math.log10(abs(q)))) + 6)
+        return od.IntDistribution(lo, hi), (lambda k: int(k * q)) if as_int else (lambda k: round(k * q, decimals))
+    if isinstance(value, Choice):
+        cats = value.categories
+        if all(isinstance(c, _PRIMITIVE) for c in cats) and len(set(map(repr, cats))) == len(cats):
+            return od.CategoricalDistribution(list(cats)), lambda v: v
+        return od.CategoricalDistribution(list(range(len(cats)))), lambda i: copy.deepcopy(cats[i])
+    return None  # randn, sample_from: left to variant generation
+
+
+class OptunaSearch(SuggestionAlgorithm):
+    """Model-based search on Optuna: each trial's config comes from ``study.ask()``.
+
+    Args:
+        space: the search space as a (nested) dict of tunecore sample domains, their JSON
+            forms, ``grid_search`` lists or optuna distributions. None (default): read
+            the sample domains in the experiment's config.
+        metric: the result key to optimise; default: the experiment-wide ``metric``
+            given to ``run_experiments``.
+        mode: ``"min"`` or ``"max"``; default: the experiment-wide ``mode``.
+        sampler: an optuna sampler, or ``"tpe"`` (default), ``"random"``, ``"cmaes"``,
+            ``"qmc"``, ``"gp"``.
+        seed: seeds the default or named sampler, for repeatable searches.
+        max_concurrent: at most this many suggested trials run at once (the model
+            learns only from finished trials, so fewer is better-informed).
+        verbose: keep Optuna's per-trial INFO log lines (off by default).
+
+    Early-stopped trials (``early_terminated=True``) are told to Optuna as PRUNED, with
+    the intermediate values reported so far; failed trials as FAIL.
+    """
+
+    def __init__(self, space: Optional[dict] = None, metric: Optional[str] = None, mode: Optional[str] = None,
+                 sampler: Any = None, seed: Optional[int] = None, max_concurrent: Optional[int] = 10,
+                 verbose: bool = False) -> None:
+        super().__init__(max_concurrent=max_concurrent)
+        import optuna
+
+        if mode not in (None, "min", "max"):
+            raise TuneError(f"mode must be 'min' or 'max', but got mode={mode!r}")
+        if metric is not None and not isinstance(metric, str):
+            raise TuneError(f"metric must be a result key (a string), but got metric={metric!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TuneError(f"seed must be None or an int, but got seed={seed!r}")
+        if space is not None and not isinstance(space, dict):
+            raise TuneError(f"space must be a dict of parameter names to domains, but got space={space!r}")
+        if not verbose:
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.metric = metric
+        self.mode = mode
+        self._sampler = _make_sampler(sampler, seed)
+        self._sampler_args = (sampler, seed)
+        self._params: Optional[dict[str, tuple]] = None  # name -> (path, distribution, decode)
+        self._fixed_space = space is not None
+        if space is not None:
+            self._params = self._build_params(flatten_config(space))
+            if not self._params:
+                raise TuneError("OptunaSearch(space=...) has nothing Optuna can search")
+        self._study: Optional["optuna.Study"] = None
+        self._trials: dict[str, Any] = {}  # tunecore trial id -> optuna Trial
+        self._steps: dict[str, dict[int, float]] = {}
+        self._last: dict[str, dict] = {}
+        self._pending: Optional[dict] = None
+
+    # -- space ----------------------------------------------------------------------
+    @staticmethod
+    def _build_params(flat: dict[tuple, Any]) -> dict[str, tuple]:
+        params: dict[str, tuple] = {}
+        skipped = []
+        for path, value in flat.items():
+            name = _param_name(path)
+            converted = _to_distribution(name, value)
+            if converted is None:
+                skipped.append(name)
+                continue
+            params[name] = (path, converted[0], converted[1])
+        if skipped:
+            warnings.warn(f"OptunaSearch does not model {', '.join(skipped)} (unbounded or computed); they are "
+                          "sampled by variant generation instead.", stacklevel=3)
+        return params
+
+    def _setup_space(self, space: dict[tuple, Any], experiment: Any) -> None:
+        if self._fixed_space:
+            return
+        params = self._build_params(space)
+        if self._params is None:
+            if not params:
+                raise TuneError(
+                    f"Experiment {experiment.name!r}: OptunaSearch found no search space. Put sample domains "
+                    "in the config (e.g. \"lr\": tune.loguniform(1e-4, 1e-1)) or pass OptunaSearch(space=...)."
+                )
+            self._params = params
+        elif set(params) != set(self._params):
+            raise TuneError(
+                f"Experiment {experiment.name!r} searches {sorted(params)}, but this OptunaSearch already "
+                f"searches {sorted(self._params)}; use one OptunaSearch per search space."
+            )
+
+    def set_search_properties(self, metric: Optional[str], mode: Optional[str]) -> None:
+        if self.metric is None:
+            self.metric = metric
+        if self.mode is None:
+            self.mode = mode
+
+    # -- the study ------------------------------------------------------------------
+    def _ensure_study(self) -> "optuna.Study":
+        if self._study is not None:
+            return self._study
+        import optuna
+
+        if self.metric is None or self.mode is None:
+            raise TuneError(
+                "OptunaSearch needs a metric and a mode: OptunaSearch(metric='mean_loss', mode='min') or "
+                f"run_experiments(..., metric=..., mode=...); got metric={self.metric!r}, mode={self.mode!r}."
+            )
+        direction = "minimize" if self.mode == "min" else "maximize"
+        if self._pending is not None:
+            # A resumed search must not replay the random draws it already made.
+            sampler, seed = self._sampler_args
+            if seed is not None:
+                self._sampler = _make_sampler(sampler, (seed + 1 + len(self._pending.get("finished", []))) % 2**32)
+            else:
+                self._sampler.reseed_rng()
+        self._study = optuna.create_study(direction=direction, sampler=self._sampler)
+        if self._pending is not None:
+            self._replay(self._pending)
+            self._pending = None
+        return self._study
+
+    @property
+    def study(self) -> Optional["optuna.Study"]:
+        """The Optuna study (created at the first suggestion), for analysis."""
+        return self._study
+
+    def _distributions(self) -> dict[str, Any]:
+        assert self._params is not None
+        return {name: dist for name, (_, dist, _) in self._params.items()}
+
+    def _suggest(self, trial_id: str) -> Optional[dict]:
+        study = self._ensure_study()
+        if self._params is None:
+            raise TuneError("OptunaSearch has no search space yet; add an experiment first")
+        ot = study.ask(fixed_distributions=self._distributions())
+        self._trials[trial_id] = ot
+        self._steps[trial_id] = {}
+        return self._decode(ot.params)
+
+    def _decode(self, params: dict[str, Any]) -> dict:
+        assert self._params is not None
+        return unflatten_config({self._params[n][0]: self._params[n][2](v) for n, v in params.items()
+                                 if n in self._params})
+
+    def _on_result(self, trial_id: str, result: dict) -> None:
+        ot = self._trials.get(trial_id)
+        if ot is None:
+            return
+        self._last[trial_id] = result
+        value, step = result.get(self.metric) if self.metric else None, result.get("training_iteration")
+        if _finite(value) and isinstance(step, int) and step not in self._steps[trial_id]:
+            ot.report(float(value), step)
+            self._steps[trial_id][step] = float(value)
+
+    def _on_complete(self, trial_id: str, result: Optional[dict], error: bool, early_terminated: bool) -> None:
+        from optuna.trial import TrialState
+
+        ot = self._trials.pop(trial_id, None)
+        last = result if result is not None else self._last.get(trial_id)
+        self._last.pop(trial_id, None)
+        self._steps.pop(trial_id, None)
+        if ot is None or self._study is None:
+            return
+        if error:
+            self._study.tell(ot, state=TrialState.FAIL)
+        elif early_terminated:
+            self._study.tell(ot, state=TrialState.PRUNED)
+        else:
+            value = last.get(self.metric) if last is not None and self.metric else None
+            if not _finite(value):
+                warnings.warn(f"OptunaSearch: trial {trial_id} ended without a finite {self.metric!r} "
+                              f"(got {value!r}); told to Optuna as FAIL.", stacklevel=2)
+                self._study.tell(ot, state=TrialState.FAIL)
+            else:
+                self._study.tell(ot, float(value))
+
+    # -- resume ---------------------------------------------------------------------
+    def _save_searcher_state(self) -> Any:
+        if self._study is None:
+            return self._pending
+        from optuna.distributions import distribution_to_json
+
+        finished = []
+        for t in self._study.get_trials(deepcopy=False):
+            if t.state.is_finished():
+                finished.append({
+                    "params": t.params,
+                    "distributions": {n: distribution_to_json(d) for n, d in t.distributions.items()},
+                    "state": t.state.name,
+                    "value": t.value,
+                    "intermediate": {str(k): v for k, v in sorted(t.intermediate_values.items())},
+                })
+        live = {}
+        for trial_id, ot in self._trials.items():
+            live[trial_id] = {
+                "params": ot.params,
+                "distributions": {n: distribution_to_json(d) for n, d in ot.distributions.items()},
+                "intermediate": {str(k): v for k, v in sorted(self._steps.get(trial_id, {}).items())},
+            }
+        return {"finished": finished, "live": live}
+
+    def _restore_searcher_state(self, state: Any) -> None:
+        if not state:
+            return
+        if self._study is not None:
+            raise TuneError("OptunaSearch.restore_state must be called before the first suggestion")
+        self._pending = state
+
+    def _replay(self, state: dict) -> None:
+        from optuna.distributions import json_to_distribution
+        from optuna.trial import TrialState, create_trial
+
+        assert self._study is not None
+        for rec in state.get("finished", []):
+            self._study.add_trial(create_trial(
+                params=rec["params"],
+                distributions={n: json_to_distribution(d) for n, d in rec["distributions"].items()},
+                state=TrialState[rec["state"]],
+                value=rec["value"] if rec["state"] != "FAIL" else None,  # PRUNED keeps its last value
+                intermediate_values={int(k): v for k, v in rec.get("intermediate", {}).items()},
+            ))
+        for trial_id, rec in state.get("live", {}).items():
+            dists = {n: json_to_distribution(d) for n, d in rec["distributions"].items()}
+            self._study.enqueue_trial(rec["params"], skip_if_exists=False)
+            ot = self._study.ask(fixed_distributions=dists)
+            self._trials[trial_id] = ot
+            self._steps[trial_id] = {}
+            for step, value in sorted((int(k), v) for k, v in rec.get("intermediate", {}).items()):
+                ot.report(value, step)
+                self._steps[trial_id][step] = value
+
+    def debug_string(self) -> str:
+        n = len(self._study.trials) if self._study is not None else 0
+        return f"OptunaSearch: {n} Optuna trials, {len(self._trials)} live."
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
