@@ -311,12 +311,14 @@ def discover(strict: Optional[bool] = None) -> PluginManager:
 
     for rec in manager.records:
         if rec.status in ("failed", "invalid", "incompatible"):
-            message = (f"tunecore: plugin {rec.name!r} ({rec.entry_point}) was skipped: {rec.error}. "
-                       f"Fix or uninstall it (pip uninstall {rec.name}), or block it with "
-                       f"TUNECORE_DISABLE_PLUGINS={rec.name}.")
+            fix = (f"Fix or uninstall it (pip uninstall {rec.name}), or block it with "
+                   f"TUNECORE_DISABLE_PLUGINS={rec.name}.")
             if strict:
-                raise PluginError(message + " (TUNECORE_STRICT_PLUGINS is set)")
-            print(message, file=sys.stderr)
+                raise PluginError(f"plugin {rec.name!r} ({rec.entry_point}) is broken ({rec.status}): "
+                                  f"{rec.error}. {fix} TUNECORE_STRICT_PLUGINS is set, so this is an "
+                                  "error; unset it to skip broken plugins with a warning.")
+            print(f"tunecore: plugin {rec.name!r} ({rec.entry_point}) was skipped: {rec.error}. {fix}",
+                  file=sys.stderr)
     return manager
 
 
