@@ -202,3 +202,64 @@ def test_fake_runner_exploit_and_save():
     assert trial.events == [{"event": "exploit"}] and trial.checkpoint.iteration == 2
     assert runner.next_result(trial)["training_iteration"] == 3
     assert make_result(trial, 4)["config"]["lr"] == 0.5
+
+
+# -- the core's searcher -----------------------------------------------------------------
+
+from tunecore.searchers.basic_variant import BasicVariantGenerator  # noqa: E402
+from tunecore.testing import SearcherContract  # noqa: E402
+
+
+def _contract_trainable(config, reporter):
+    reporter(mean_accuracy=config["x"])
+
+
+class TestBasicVariantContract(SearcherContract):
+    @pytest.fixture
+    def make_searcher(self):
+        import tunecore
+        tunecore.register_trainable("contract_trainable", _contract_trainable)
+
+        def make():
+            searcher = BasicVariantGenerator(seed=7)
+            searcher.add_configurations({"contract": {
+                "run": "contract_trainable", "num_samples": 2,
+                "config": {"x": tunecore.grid_search([1, 2, 3]), "y": tunecore.uniform(0, 1)}}})
+            return searcher
+        return make
+
+
+class TestBasicVariantStepwiseContract(TestBasicVariantContract):
+    """With max_trials_per_step the searcher needs several rounds and a mid-run resume."""
+
+    @pytest.fixture
+    def make_searcher(self):
+        import tunecore
+
+        tunecore.register_trainable("contract_trainable", _contract_trainable)
+
+        def make():
+            searcher = BasicVariantGenerator(seed=3, max_trials_per_step=2)
+            searcher.add_configurations({"contract": {
+                "run": "contract_trainable", "num_samples": 5, "config": {"x": tunecore.randint(0, 9)}}})
+            return searcher
+        return make
+
+
+class SilentlyLosesProgress(BasicVariantGenerator):
+    def restore_state(self, state):
+        pass
+
+
+def test_searcher_contract_rejects_a_searcher_that_forgets_on_restore():
+    import tunecore
+
+    tunecore.register_trainable("contract_trainable", _contract_trainable)
+
+    def make():
+        searcher = SilentlyLosesProgress(max_trials_per_step=1)
+        searcher.add_configurations({"c": {"run": "contract_trainable", "num_samples": 3, "config": {"x": 1}}})
+        return searcher
+
+    with pytest.raises(AssertionError, match="changed the state"):
+        SearcherContract().test_save_and_restore_state_round_trip_through_json(make)
