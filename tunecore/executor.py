@@ -44,7 +44,7 @@ def _pickle_user_code_by_value(cls: type) -> None:
     """Ship user modules that workers cannot import (scripts, tests) by value."""
     import ray.cloudpickle as cp
 
-    for obj in (cls, getattr(cls, "_function", None)):
+    for obj in (*getattr(cls, "__mro__", (cls,)), getattr(cls, "_function", None)):  # base classes too
         name = getattr(obj, "__module__", None)
         module = sys.modules.get(name) if name else None
         if module is None or name == "__main__" or name.startswith(("tunecore", "ray")):
