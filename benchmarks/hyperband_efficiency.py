@@ -197,13 +197,13 @@ class Simulation:
 
 
 # -- the schedulers under comparison ------------------------------------------------------
-def _ours(kind: str) -> tuple[Callable[[], Any], Callable[[int], Any], Callable[[str], Any], bool]:
+def _ours(kind: str, **settings: Any) -> tuple[Callable[[], Any], Callable[[int], Any], Callable[[str], Any], bool]:
     from tunecore.trial import Trial, TrialStatus
     from tune_hyperband import AsyncHyperBandScheduler, HyperBandScheduler
 
     def build() -> Any:
         cls = AsyncHyperBandScheduler if kind == "asha" else HyperBandScheduler
-        return cls(metric=METRIC, mode="max", max_t=MAX_T)
+        return cls(metric=METRIC, mode="max", max_t=MAX_T, **settings)
 
     def make_trial(i: int) -> Trial:
         return Trial("sim", config={}, trial_id=f"{i:05d}")
@@ -264,6 +264,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     variants: dict[str, Callable] = {
         "tunecore_asha": lambda: _ours("asha"),
         "tunecore_hyperband": lambda: _ours("hyperband"),
+        # the seed's ASHA defaults, for reference: first rung at 10, rf 3, three brackets
+        "tunecore_asha_seed_settings": lambda: _ours("asha", grace_period=10, reduction_factor=3, brackets=3),
     }
     try:
         import ray.tune.schedulers  # noqa: F401
