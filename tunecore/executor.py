@@ -50,7 +50,7 @@ def _pickle_user_code_by_value(cls: type) -> None:
         if module is None or name == "__main__" or name.startswith(("tunecore", "ray")):
             continue
         path = getattr(module, "__file__", "") or ""
-        if "site-packages" in path or "dist-packages" in path:
+        if not path or "site-packages" in path or "dist-packages" in path:  # builtins, installed code
             continue
         try:
             cp.register_pickle_by_value(module)
