@@ -40,24 +40,6 @@ def ensure_ray(address: Optional[str] = None, num_cpus: Optional[int] = None,
     return True
 
 
-def _pickle_user_code_by_value(cls: type) -> None:
-    """Ship user modules that workers cannot import (scripts, tests) by value."""
-    import ray.cloudpickle as cp
-
-    for obj in (*getattr(cls, "__mro__", (cls,)), getattr(cls, "_function", None)):  # base classes too
-        name = getattr(obj, "__module__", None)
-        module = sys.modules.get(name) if name else None
-        if module is None or name == "__main__" or name.startswith(("tunecore", "ray")):
-            continue
-        path = getattr(module, "__file__", "") or ""
-        if not path or "site-packages" in path or "dist-packages" in path:  # builtins, installed code
-            continue
-        try:
-            cp.register_pickle_by_value(module)
-        except Exception:  # pragma: no cover - already registered / builtin
-            pass
-
-
 class _Worker:
     """The body of every trial actor; one process can host trials one after another."""
 
@@ -224,7 +206,6 @@ class RayTrialExecutor:
         cls = get_trainable_cls(trial.trainable_name)
         cached = self._class_refs.get(trial.trainable_name)
         if cached is None or cached[0] is not cls:
-            _pickle_user_code_by_value(cls)
             cached = (cls, ray.put(cls))
             self._class_refs[trial.trainable_name] = cached
         return cached[1]

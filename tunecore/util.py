@@ -83,7 +83,8 @@ def pin_in_object_store(obj: Any) -> str:
     ensure_ray()
     ref = ray.put(obj)
     _PINNED.append(ref)  # the driver holds the reference: never evicted while it lives
-    return _PIN_PREFIX + base64.b64encode(ref.binary()).decode("ascii")
+    # cloudpickle (out of band) keeps the owner's address, so any worker can fetch it
+    return _PIN_PREFIX + base64.b64encode(ray.cloudpickle.dumps(ref)).decode("ascii")
 
 
 def get_pinned_object(pinned_id: str) -> Any:
@@ -95,7 +96,7 @@ def get_pinned_object(pinned_id: str) -> Any:
     with _pin_lock:
         if pinned_id in _pin_cache:
             return _pin_cache[pinned_id]
-    ref = ray.ObjectRef(base64.b64decode(pinned_id[len(_PIN_PREFIX):]))
+    ref = ray.cloudpickle.loads(base64.b64decode(pinned_id[len(_PIN_PREFIX):]))
     value = ray.get(ref)
     with _pin_lock:
         _pin_cache[pinned_id] = value
