@@ -33,7 +33,7 @@ class SeaweedS3:
         self.endpoint = f"http://127.0.0.1:{self.s3_port}"
         self.args = [
             _weed(), "server", "-s3", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data_dir}",
-            "-master.telemetry=false", "-master.electionTimeout=1s", "-volume.max=8", "-master.volumeSizeLimitMB=32",
+            "-master.telemetry=false", "-master.electionTimeout=1s", "-volume.max=64", "-master.volumeSizeLimitMB=32",
             "-s3.port.iceberg=0", "-s3.port.lance=0",
         ] + [f"-{n}.port={ports[n]}" for n in names] + [f"-{n}.port.grpc={grpc[n]}" for n in names]
         self.proc: Optional[subprocess.Popen] = None
@@ -127,12 +127,22 @@ def s3_env(s3_server, monkeypatch, tmp_path):
     return s3_server
 
 
-@pytest.fixture
-def bucket(s3_env):
-    """A fresh, empty bucket on the test server."""
+@pytest.fixture(scope="session")
+def session_bucket(s3_server):
+    """One bucket for the session (SeaweedFS grows volumes per bucket: keep buckets few)."""
     name = f"tl-{uuid.uuid4().hex[:12]}"
-    s3_env.client().create_bucket(Bucket=name)
+    client = s3_server.client()
+    client.create_bucket(Bucket=name)
+    # The first write grows the bucket's volumes; do it once, alone, before parallel uploads.
+    client.put_object(Bucket=name, Key="warm-up", Body=b"")
+    client.delete_object(Bucket=name, Key="warm-up")
     return name
+
+
+@pytest.fixture
+def location(s3_env, session_bucket):
+    """``(bucket, prefix)``: a fresh, empty place on the test server."""
+    return session_bucket, f"runs/{uuid.uuid4().hex[:10]}"
 
 
 def s3_listing(server: SeaweedS3, bucket: str, prefix: str) -> dict:
