@@ -32,10 +32,6 @@ def at(trial, t, reward=None):
     return make_result(trial, t, episode_reward_mean=reward)
 
 
-def live(bracket):
-    return list(bracket.live)
-
-
 # -- shapes ---------------------------------------------------------------------------------
 def test_bracket_shapes_for_max_t_81_match_the_seed():
     sched = hb(max_t=81)

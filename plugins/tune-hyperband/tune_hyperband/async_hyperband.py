@@ -163,7 +163,8 @@ class AsyncHyperBandScheduler(TrialScheduler):
         return decision
 
     def on_trial_complete(self, runner: SchedulerContext, trial: Trial, result: Optional[dict]) -> None:
-        if result is not None and result.get(self._time_attr) is not None:
+        known = trial.trial_id in self._trial_bracket
+        if known and result is not None and result.get(self._time_attr) is not None:
             self._judge(trial, result[self._time_attr], result)
         self._trial_bracket.pop(trial.trial_id, None)
 
