@@ -18,9 +18,9 @@ def ray_session():
     """
     import ray
 
-    if not ray.is_initialized():
-        ray.init(num_cpus=4, num_gpus=2, include_dashboard=False, log_to_driver=True,
-                 configure_logging=False)
+    from tunecore.executor import ensure_ray
+
+    ensure_ray(num_cpus=4, num_gpus=2)
     yield ray
     ray.shutdown()
 

@@ -35,9 +35,27 @@ def ensure_ray(address: Optional[str] = None, num_cpus: Optional[int] = None,
         ray.init(address=address, **kwargs)
     else:
         os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
-        ray.init(num_cpus=num_cpus, num_gpus=num_gpus, **kwargs)
+        _share_sys_path_with_workers()
+        ray.init(address="local", num_cpus=num_cpus, num_gpus=num_gpus, **kwargs)
     _ray_started_here = True
     return True
+
+
+def _share_sys_path_with_workers() -> None:
+    """Let workers import what the driver imports from its own folders (scripts, tests).
+
+    A local Ray's workers inherit this process's environment, so the driver's
+    non-installed ``sys.path`` entries go on ``PYTHONPATH``.
+    """
+    import site
+
+    installed = set(site.getsitepackages() + [site.getusersitepackages()])
+    extra = [p for p in sys.path if p and os.path.isdir(p) and p not in installed
+             and "site-packages" not in p and not p.startswith(sys.base_prefix)]
+    current = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    merged = current + [p for p in extra if p not in current]
+    if merged:
+        os.environ["PYTHONPATH"] = os.pathsep.join(merged)
 
 
 class _Worker:
