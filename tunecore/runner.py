@@ -451,7 +451,12 @@ class TrialRunner:
                   f"(failure {trial.num_failures} of at most {trial.max_failures}).", file=sys.stderr)
             self._close_loggers(trial)  # reopened by _start after result.json is trimmed
             trial.status = TrialStatus.PENDING
-            self._start(trial)
+            # a lost node shrinks the cluster: restart now only if the trial still fits, else
+            # it waits PENDING (with its checkpoint) instead of blocking on an unplaceable actor
+            self.trial_executor.refresh_cluster(force=True)
+            if self.has_resources(trial.resources):
+                self._start(trial)
+            self._state_dirty = True
             return
         self.scheduler.on_trial_error(self._ctx, trial)
         self.search_alg.on_trial_complete(trial.trial_id, error=True)
