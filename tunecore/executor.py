@@ -262,9 +262,18 @@ class RayTrialExecutor:
         restore = (ckpt.storage, ckpt.value) if ckpt is not None else None
         actor = None
         try:
-            actor = self._get_actor(key)
-            info = ray.get(actor.setup.remote(self._class_ref(trial), trial.config, trial.logdir,
-                                              trial.trial_id, restore))
+            for _ in range(len(self._idle.get(key, [])) + 1):
+                reused = bool(self._idle.get(key))
+                actor = self._get_actor(key)
+                try:
+                    info = ray.get(actor.setup.remote(self._class_ref(trial), trial.config, trial.logdir,
+                                                      trial.trial_id, restore))
+                    break
+                except ray.exceptions.RayActorError:
+                    if not reused:
+                        raise
+                    self._kill(actor)  # an idle worker that died (e.g. its node left): next one
+                    actor = None
         except Exception as exc:
             self._commit(trial.resources, -1)
             if actor is not None:
