@@ -28,14 +28,99 @@ from urllib.parse import quote
 from tunecore.errors import TuneError, TuneManagerError
 from tunecore.web.auth import TOKEN_ENV, TOKEN_FILE, client_token, resolve_server_token
 from tunecore.web.service import ServerCore, is_loopback, start_server
-from tunecore.web.sources import RUNNER_TIMEOUT, RunnerSource
+from tunecore.web.sources import RUNNER_TIMEOUT, DataSource, FolderSource, RunnerSource
 
-__all__ = ["TuneClient", "TuneServer", "TOKEN_ENV"]
+__all__ = ["DashboardServer", "TuneClient", "TuneServer", "TOKEN_ENV"]
 
 DEFAULT_PORT = 4321
 
 
-class TuneServer:
+class _BackgroundServer:
+    """Start/stop plumbing shared by :class:`TuneServer` and :class:`DashboardServer`."""
+
+    what = "server"
+    token_filename = TOKEN_FILE
+
+    def __init__(self, port: int, host: Optional[str], token_dir: Optional[str], token: Optional[str],
+                 verbose: bool) -> None:
+        self.host = host or "127.0.0.1"
+        self.requested_port = port
+        self.token_dir = token_dir
+        self.verbose = verbose
+        self._token = token
+        self.token_file: Optional[str] = None
+        self._core: Optional[ServerCore] = None
+        self._thread: Optional[threading.Thread] = None
+        if not is_loopback(self.host):
+            warnings.warn(
+                f"The {self.what} will listen on {self.host}, reachable from other machines. "
+                "Requests still need the token, but traffic is not encrypted; prefer 127.0.0.1 with "
+                "an SSH tunnel.", stacklevel=3)
+
+    def _source(self) -> DataSource:
+        raise NotImplementedError
+
+    @property
+    def port(self) -> int:
+        """The port actually listened on (after :meth:`start`)."""
+        if self._core is None:
+            return self.requested_port
+        return self._core.server_address[1]
+
+    @property
+    def address(self) -> str:
+        """``host:port``, as ``TuneClient`` takes it."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}/"
+
+    @property
+    def token(self) -> Optional[str]:
+        return self._core.token if self._core else self._token
+
+    def start(self) -> "_BackgroundServer":
+        """Bind and serve in a daemon thread; returns once listening.
+
+        Raises:
+            TuneError: the port is taken or the host cannot be bound.
+        """
+        if self._core is not None:
+            return self
+        if self._token:
+            token, self.token_file = self._token, None
+        else:
+            token, self.token_file = resolve_server_token(self.token_dir, self.token_filename)
+        self._core, self._thread = start_server(self.host, self.requested_port, self._source(), token, self.what)
+        if self.verbose:
+            where = (f"token in {self.token_file}" if self.token_file
+                     else f"token from ${TOKEN_ENV}" if not self._token else "token given by the caller")
+            print(self._banner(where), flush=True)
+        return self
+
+    def _banner(self, where: str) -> str:
+        return f"{self.what} at {self.url} ({where})"
+
+    def shutdown(self) -> None:
+        """Stop serving and close the socket (idempotent)."""
+        core, self._core = self._core, None
+        if core is None:
+            return
+        core.shutdown()
+        core.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.shutdown()
+
+
+class TuneServer(_BackgroundServer):
     """Serve the HTTP API and dashboard of a running experiment in a background thread.
 
     Args:
@@ -52,75 +137,45 @@ class TuneServer:
         request_timeout: seconds a change request waits for the runner's loop (then 503).
     """
 
+    what = "experiment server"
+
     def __init__(self, runner: Any, port: int = DEFAULT_PORT, host: Optional[str] = None,
                  experiment_dir: Optional[str] = None, token: Optional[str] = None,
                  verbose: bool = True, request_timeout: float = RUNNER_TIMEOUT) -> None:
         self.runner = runner
-        self.request_timeout = request_timeout
-        self.host = host or "127.0.0.1"
-        self.requested_port = port
         self.experiment_dir = experiment_dir
-        self.verbose = verbose
-        self._token = token
-        self.token_file: Optional[str] = None
-        self._core: Optional[ServerCore] = None
-        self._thread: Optional[threading.Thread] = None
-        if not is_loopback(self.host):
-            warnings.warn(
-                f"The experiment server will listen on {self.host}, reachable from other machines. "
-                "Requests still need the token, but traffic is not encrypted; prefer 127.0.0.1 with "
-                "an SSH tunnel.", stacklevel=2)
+        self.request_timeout = request_timeout
+        super().__init__(port, host, experiment_dir, token, verbose)
 
-    @property
-    def port(self) -> int:
-        """The port actually listened on (after :meth:`start`)."""
-        if self._core is None:
-            return self.requested_port
-        return self._core.server_address[1]
+    def _source(self) -> DataSource:
+        return RunnerSource(self.runner, self.experiment_dir, timeout=self.request_timeout)
 
-    @property
-    def address(self) -> str:
-        """``host:port``, as ``TuneClient`` takes it."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+    def _banner(self, where: str) -> str:
+        return (f"Starting Tune Server: dashboard and API at {self.url} ({where}; "
+                f"TuneClient({self.address!r}) reads ${TOKEN_ENV} or token=).")
 
-    @property
-    def token(self) -> Optional[str]:
-        return self._core.token if self._core else self._token
 
-    def start(self) -> "TuneServer":
-        """Bind and serve in a daemon thread; returns once listening.
+class DashboardServer(_BackgroundServer):
+    """Serve the dashboard (and read-only ``GET /trials``) of an experiment folder on disk.
 
-        Raises:
-            TuneError: the port is taken or the host cannot be bound.
-        """
-        if self._core is not None:
-            return self
-        token, self.token_file = (self._token, None) if self._token else resolve_server_token(self.experiment_dir)
-        source = RunnerSource(self.runner, self.experiment_dir, timeout=self.request_timeout)
-        self._core, self._thread = start_server(self.host, self.requested_port, source, token)
-        if self.verbose:
-            where = (f"token in {self.token_file}" if self.token_file
-                     else f"token from ${TOKEN_ENV}" if not self._token else "token given by the caller")
-            print(f"Starting Tune Server: dashboard and API at http://{self.address}/ ({where}; "
-                  f"TuneClient({self.address!r}) reads ${TOKEN_ENV} or token=).", flush=True)
-        return self
+    The folder may hold a finished experiment or one still running in another
+    process; the page follows ``experiment_state.json`` and each trial's files.
+    A generated token is written to ``<experiment_dir>/dashboard_token`` (mode 0600).
+    """
 
-    def shutdown(self) -> None:
-        """Stop serving and close the socket (idempotent)."""
-        core, self._core = self._core, None
-        if core is None:
-            return
-        core.shutdown()
-        core.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    what = "dashboard"
+    token_filename = "dashboard_token"
 
-    def __enter__(self) -> "TuneServer":
-        return self.start()
+    def __init__(self, experiment_dir: str, port: int = DEFAULT_PORT + 1, host: Optional[str] = None,
+                 token: Optional[str] = None, verbose: bool = True) -> None:
+        self.experiment_dir = os.path.abspath(os.path.expanduser(experiment_dir))
+        super().__init__(port, host, self.experiment_dir, token, verbose)
 
-    def __exit__(self, *exc: Any) -> None:
-        self.shutdown()
+    def _source(self) -> DataSource:
+        return FolderSource(self.experiment_dir)
+
+    def _banner(self, where: str) -> str:
+        return f"Dashboard of {self.experiment_dir} at {self.url} ({where}). Ctrl-C to stop."
 
 
 class TuneClient:

@@ -124,6 +124,7 @@ class _TrialState:
     status: Optional[str] = None
     last_iteration: Optional[int] = None
     memory_events: int = 0
+    seen_events: set = field(default_factory=set)
 
 
 def _read_new_lines(path: str, tail: _Tail) -> list[dict]:
@@ -196,8 +197,19 @@ class HistoryStore:
             state.iterations.add(("line", len(state.iterations)))
         self._rows.append((self._next(), trial_id, row))
 
-    def _add_event(self, trial_id: str, event: dict) -> None:
-        self._events.append((self._next(), trial_id, to_jsonable(event)))
+    def _add_event(self, trial_id: str, event: dict, state: Optional[_TrialState] = None) -> None:
+        event = to_jsonable(event)
+        if state is not None:  # the runner keeps a record both in memory and in events.jsonl
+            key = json.dumps(event, sort_keys=True)
+            if key in state.seen_events:
+                return
+            state.seen_events.add(key)
+        self._events.append((self._next(), trial_id, event))
+
+    def note(self, trial_id: str, event: dict) -> None:
+        """Record an event the files do not show (e.g. a stop requested over the API)."""
+        with self._lock:
+            self._add_event(trial_id, event)
 
     def scan(self) -> None:
         """Pick up new trials, results, events and status changes."""
@@ -210,12 +222,12 @@ class HistoryStore:
                 for result in _read_new_lines(os.path.join(rec.logdir, "result.json"), state.results):
                     self._add_row(rec.trial_id, state, result)
                 for event in _read_new_lines(os.path.join(rec.logdir, "events.jsonl"), state.events):
-                    self._add_event(rec.trial_id, event)
+                    self._add_event(rec.trial_id, event, state)
             if self._live and isinstance(rec.last_result, dict):
                 self._add_row(rec.trial_id, state, rec.last_result)
             for event in rec.events[state.memory_events:]:
                 if isinstance(event, dict):
-                    self._add_event(rec.trial_id, event)
+                    self._add_event(rec.trial_id, event, state)
             state.memory_events = len(rec.events)
             if state.status is not None and state.status != rec.status:
                 self._add_event(rec.trial_id, {"type": "status", "from": state.status, "to": rec.status,

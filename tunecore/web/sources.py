@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import time
 from typing import Any, Callable, Optional
 
 from tunecore.errors import TuneError
@@ -175,7 +176,19 @@ class RunnerSource(DataSource):
                 self.runner.stop_trial(trial)
             return trial
 
-        return trial_info(record_from_trial(self._on_runner(stop)))
+        was_active = {}
+
+        def stop_and_note() -> Any:
+            trial = self.runner.get_trial(trial_id)
+            was_active["yes"] = trial is not None and not trial.is_finished()
+            return stop()
+
+        trial = self._on_runner(stop_and_note)
+        if was_active.get("yes") and self._history is not None:
+            last = trial.last_result or {}
+            self._history.note(trial_id, {"type": "stop_request", "iteration": last.get("training_iteration"),
+                                          "time": time.time()})
+        return trial_info(record_from_trial(trial))
 
 
 class FolderSource(DataSource):
