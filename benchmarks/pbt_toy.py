@@ -144,7 +144,8 @@ def main() -> None:
                  "workers": 2, "runner": "tunecore TrialRunner on a local Ray"}
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(sys.stderr):
         if not ray.is_initialized():
-            ray.init(num_cpus=2, include_dashboard=False, configure_logging=False, log_to_driver=False)
+            ray.init(address="local", num_cpus=2, include_dashboard=False, configure_logging=False,
+                     log_to_driver=False)
         base = tunecore_run(args.iterations, 0, pbt=False, local_dir=tmp)
         out["no_pbt_best_q"] = round(base["best_q"], 4)
         out["no_pbt_wall_s"] = round(base["wall_s"], 2)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 import tunecore
 from tune_pbt import PopulationBasedTraining, PopulationBasedTrainingReplay, load_schedule, replay_schedule
 
@@ -47,8 +49,16 @@ def run_pbt(results_dir, cpu):
     return pbt, trials
 
 
-def test_bottom_trial_continues_from_the_donors_state(ray_session, results_dir):
+@pytest.fixture(scope="module")
+def pbt_run(ray_session, tmp_path_factory):
+    """One PBT experiment (4 trials, 8 iterations) shared by the tests of this module."""
+    results_dir = str(tmp_path_factory.mktemp("pbt_e2e"))
     pbt, trials = run_pbt(results_dir, cpu=1)
+    return results_dir, pbt, trials
+
+
+def test_bottom_trial_continues_from_the_donors_state(pbt_run):
+    results_dir, pbt, trials = pbt_run
     assert all(t.status == "TERMINATED" for t in trials)
     by_id = {t.trial_id: t for t in trials}
     records = load_schedule(os.path.join(results_dir, "pbt_e2e"))
@@ -67,6 +77,14 @@ def test_bottom_trial_continues_from_the_donors_state(ray_session, results_dir):
         assert nxt["value"] - rec["new_config"]["rate"] in donor_values
         assert nxt["config"]["rate"] == rec["new_config"]["rate"]
         assert rec["old_config"]["rate"] != rec["new_config"]["rate"] or rec["old_config"] == rec["new_config"]
+    # One train() at a time (spec §19.4): iterations are consecutive except where an exploit
+    # switched the trial to the donor's counter.
+    for trial in trials:
+        jumps = {(r["iteration"], r["source_iteration"]) for r in records if r["trial_id"] == trial.trial_id}
+        its = [r["training_iteration"] for r in rows(trial.logdir)]
+        for a, b in zip(its, its[1:]):
+            assert b == a + 1 or (a, b - 1) in jumps, (trial, its)
+        assert its[-1] == 8
     # Every trial ends near the best lineage: far above what rate 1 alone gives (8).
     assert min(t.last_result["value"] for t in trials) > 100
     # params.json shows the trial's current config
@@ -75,10 +93,10 @@ def test_bottom_trial_continues_from_the_donors_state(ray_session, results_dir):
             assert json.load(f)["rate"] == trial.config["rate"]
 
 
-def test_replay_reproduces_the_best_trials_schedule(ray_session, results_dir):
-    _, trials = run_pbt(results_dir, cpu=1)
+def test_replay_reproduces_the_best_trials_schedule(pbt_run, results_dir):
+    pbt_dir, _, trials = pbt_run
     best = max(trials, key=lambda t: t.last_result["value"])
-    exp_dir = os.path.join(results_dir, "pbt_e2e")
+    exp_dir = os.path.join(pbt_dir, "pbt_e2e")
     schedule = replay_schedule(exp_dir, best.trial_id)
     assert schedule[0]["iteration"] == 0
     replay = PopulationBasedTrainingReplay(exp_dir, best.trial_id, verbose=False)
