@@ -196,7 +196,7 @@ def test_finished_trials_are_not_ranked_and_drop_their_checkpoint():
 
 def test_missing_time_attr_is_a_clear_error():
     pbt = make_pbt(time_attr="timesteps_total")
-    runner, trials = population(pbt, scores=())  if False else (FakeRunner(pbt), None)
+    runner = FakeRunner(pbt)
     trial = runner.add_trial(make_trial({"float_factor": 1.0}))
     runner.start_trial(trial)
     with pytest.raises(TuneError, match="time_attr 'timesteps_total' is not in the result"):
