@@ -72,12 +72,14 @@ class _Worker:
             os.environ["CUDA_VISIBLE_DEVICES"] = ""
 
     def setup(self, cls: type, config: dict, logdir: str, trial_id: str,
-              restore: Optional[tuple] = None) -> dict:
+              restore_kind: Optional[str] = None, restore_value: Any = None) -> dict:
+        """Host a new trainable; ``restore_value`` (an ObjectRef for memory checkpoints)
+        is a top-level argument so Ray resolves it to the bytes."""
         os.makedirs(logdir, exist_ok=True)
         os.chdir(logdir)
         self.trainable = cls(config=config, logdir=logdir, trial_id=trial_id)
-        if restore is not None:
-            self._restore(*restore)
+        if restore_kind is not None:
+            self._restore(restore_kind, restore_value)
         return {"hostname": socket.gethostname(), "pid": os.getpid(),
                 "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
 
@@ -259,7 +261,7 @@ class RayTrialExecutor:
         key = (trial.resources.cpu, trial.resources.gpu)
         self._commit(trial.resources, +1)
         ckpt = checkpoint or (trial.checkpoint if trial.has_checkpoint() else None)
-        restore = (ckpt.storage, ckpt.value) if ckpt is not None else None
+        restore = (ckpt.storage, ckpt.value) if ckpt is not None else (None, None)
         actor = None
         try:
             for _ in range(len(self._idle.get(key, [])) + 1):
@@ -267,7 +269,7 @@ class RayTrialExecutor:
                 actor = self._get_actor(key)
                 try:
                     info = ray.get(actor.setup.remote(self._class_ref(trial), trial.config, trial.logdir,
-                                                      trial.trial_id, restore))
+                                                      trial.trial_id, *restore))
                     break
                 except ray.exceptions.RayActorError:
                     if not reused:
