@@ -139,22 +139,32 @@ def test_live_dashboard_fills_in_updates_and_stops_a_trial(ray_session, results_
 
 
 def test_dashboard_of_a_folder_on_disk(ray_session, results_dir, token, page):
+    """A finished experiment whose scheduler stopped two trials early (one trial at a time)."""
+    from tunecore.schedulers import MedianStoppingRule
+
     live = LiveExperiment(results_dir, {"disk": {
-        "run": "dash_slow", "stop": {"training_iteration": 4}, "local_dir": results_dir,
-        "config": {"lr": {"grid_search": [0.5, 2.0]}}}})
+        "run": "dash_slow", "stop": {"training_iteration": 6}, "local_dir": results_dir,
+        "trial_resources": {"cpu": 4}, "config": {"lr": {"grid_search": [2.0, 1.0, 0.5]}}}},
+        scheduler=MedianStoppingRule(time_attr="training_iteration", grace_period=2, min_samples_required=1,
+                                     metric="episode_reward_mean", mode="max", verbose=False))
     trials = live.finish(stop=False)
-    assert all(t.last_result["training_iteration"] == 4 for t in trials)
+    iterations = sorted(t.last_result["training_iteration"] for t in trials)
+    assert iterations[-1] == 6 and iterations[0] < 6  # the scheduler stopped some early
     with DashboardServer(os.path.join(results_dir, "disk"), port=0, verbose=False) as server:
         _login(page, server.url, token)
-        expect(page.locator("#trials tbody tr")).to_have_count(2)
-        expect(page.locator("#curves")).to_have_attribute("data-lines", "2")
+        expect(page.locator("#trials tbody tr")).to_have_count(3)
+        expect(page.locator("#curves")).to_have_attribute("data-lines", "3")
         assert page.inner_text("#live-badge") == "from disk (read-only)"
         assert page.locator("button.stop").count() == 0
         assert set(_rows(page).values()) == {"TERMINATED"}
         assert re.search(r"disk", page.title())
-        # each curve has all 4 points from result.json
+        early = sum(1 for i in iterations if i < 6)
+        expect(page.locator("#trials .chip", has_text="stopped early")).to_have_count(early)
+        expect(page.locator("#events li[data-kind='stopped']")).to_have_count(early)
+        expect(page.locator("#curves rect.marker-stop")).to_have_count(early)
         page.mouse.move(5, 5)
+        # the best curve has all 6 points from result.json
         d = page.get_attribute("#curves path.curve.best", "d")
-        assert d.count("L") == 3
+        assert d.count("L") == 5
         _screenshot(page, "dashboard_disk.png")
         assert not page.console_errors, page.console_errors

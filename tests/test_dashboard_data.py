@@ -73,6 +73,7 @@ def test_history_is_incremental_and_tracks_status(tmp_path, monkeypatch):
     assert sorted((e["t"], e["to"]) for e in third["events"]) == [("a", "TERMINATED"), ("b", "PAUSED")]
     summary = {t["id"]: t for t in third["trials"]}
     assert summary["a"]["stopped_early"] is True and summary["b"]["stopped_early"] is False
+    assert [t["stopped_early"] for t in source.history(0, None)["trials"]] == [True, False]
     assert summary["a"]["metrics"] == {"training_iteration": 3, "loss": 0.3}
 
     again = source.history(5, "another-generation")  # a page from before a restart starts over

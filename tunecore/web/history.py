@@ -89,17 +89,24 @@ class TrialRecord:
             "metrics": numeric_metrics(last),
             "num_failures": self.num_failures,
             "error": (self.error or None) and str(self.error)[:500],
-            "stopped_early": stopped_early(self.status, last, self.stopping_criterion),
+            "stopped_early": stopped_early(self.status, last, self.stopping_criterion, self.events),
         }
 
 
-def stopped_early(status: str, last: Optional[dict], criterion: Any) -> Optional[bool]:
-    """True if a TERMINATED trial ended before ``done`` or its stopping criterion (a scheduler stop)."""
+def stopped_early(status: str, last: Optional[dict], criterion: Any, events: Any = ()) -> Optional[bool]:
+    """True if a TERMINATED trial ended before its stopping criterion was met (a scheduler stop).
+
+    An explicit record in the trial's events (``{"event": "stopped", "by": "scheduler"}``) decides
+    when present; otherwise the last result is compared with the criterion (the runner marks
+    any last result ``done``, so ``done`` alone cannot tell). None when it cannot be known.
+    """
     if status != "TERMINATED" or not last:
         return False
-    if last.get("done"):
-        return False
-    if not isinstance(criterion, dict):
+    for event in events or ():
+        kind = event.get("event") or event.get("type") if isinstance(event, dict) else None
+        if kind in ("stopped", "early_stop", "scheduler_stop"):
+            return True
+    if not isinstance(criterion, dict) or not criterion:
         return None
     for key, threshold in criterion.items():
         value = last.get(key)

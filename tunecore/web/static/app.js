@@ -163,6 +163,10 @@ function trialScore(t) {
 
 function colorOf(id) { return PALETTE[(state.order.get(id) || 0) % PALETTE.length]; }
 
+function requested(id) { return state.events.some((e) => e.t === id && e.type === "stop_request"); }
+
+function earlyStopped(t) { return Boolean(t.stopped_early) && !requested(t.id); }
+
 function exploitsOf(id) { return state.events.filter((e) => e.t === id && (e.event || e.type) === "exploit"); }
 
 // ---- scales ------------------------------------------------------------------------------
@@ -237,7 +241,7 @@ function drawCurves(bestId) {
     }
     const last = s[s.length - 1];
     if (t.status === "PAUSED") lines.append(el("svg:circle", { cx: X(last[0]), cy: Y(last[1]), r: 4.5, class: "marker-pause" }, el("svg:title", { text: `${t.name} is paused` })));
-    if (t.stopped_early) lines.append(el("svg:rect", { x: X(last[0]) - 4, y: Y(last[1]) - 4, width: 8, height: 8, class: "marker-stop" }, el("svg:title", { text: `${t.name} was stopped early` })));
+    if (earlyStopped(t)) lines.append(el("svg:rect", { x: X(last[0]) - 4, y: Y(last[1]) - 4, width: 8, height: 8, class: "marker-stop" }, el("svg:title", { text: `${t.name} was stopped early` })));
   }
   svg.append(lines);
   const legend = $("curves-legend");
@@ -371,8 +375,8 @@ function drawTable(bestId, scores) {
     for (const c of cols) {
       if (c.key === "__status") {
         const td = el("td", {}, el("span", { class: `badge badge-${t.status}`, text: t.status }));
-        if (t.stopped_early) td.append(el("span", { class: "chip", text: "stopped early" }));
-        else if (state.events.some((e) => e.t === t.id && e.type === "stop_request")) td.append(el("span", { class: "chip", text: "stopped by request" }));
+        if (requested(t.id)) td.append(el("span", { class: "chip", text: "stopped by request" }));
+        else if (t.stopped_early) td.append(el("span", { class: "chip", text: "stopped early" }));
         const n = exploitsOf(t.id).length;
         if (n) td.append(el("span", { class: "chip exploit", text: `exploited ×${n}` }));
         if (t.num_failures) td.append(el("span", { class: "chip", text: `${t.num_failures} failures` }));
@@ -433,7 +437,7 @@ function describe(ev, names) {
     if (ev.to === "TERMINATED") {
       if (state.events.some((e) => e.t === ev.t && e.type === "stop_request")) return [null, null];
       const t = state.trials.find((x) => x.id === ev.t);
-      return t && t.stopped_early ? ["stopped", `${who} stopped early${at}`] : ["finished", `${who} finished${at}`];
+      return t && earlyStopped(t) ? ["stopped", `${who} stopped early${at}`] : ["finished", `${who} finished${at}`];
     }
     return [null, null];
   }
@@ -450,6 +454,14 @@ function drawEvents() {
     const label = { "stop-request": "stopped" }[kind] || kind;
     items.push(el("li", { "data-kind": kind }, el("span", { class: `kind kind-${kind}`, text: label }), text));
     if (items.length >= 300) break;
+  }
+  // trials found already stopped (e.g. an experiment on disk): their early stop is a decision too
+  const covered = new Set(state.events.filter((e) => e.type === "status" && e.to === "TERMINATED").map((e) => e.t));
+  for (const t of state.trials) {
+    if (earlyStopped(t) && !covered.has(t.id) && items.length < 300) {
+      items.push(el("li", { "data-kind": "stopped" }, el("span", { class: "kind kind-stopped", text: "stopped" }),
+        `${t.name} stopped early by the scheduler at iteration ${fmt(t.metrics.training_iteration)}`));
+    }
   }
   list.replaceChildren(...items);
   $("no-events").hidden = items.length > 0;
