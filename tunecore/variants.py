@@ -93,14 +93,20 @@ def _is_eval(value: Any) -> bool:
     return isinstance(value, dict) and len(value) == 1 and EVAL_KEY in value
 
 
+_PLAIN = frozenset((int, float, str, bool, type(None), list, tuple))
+
+
 def is_unresolved(value: Any) -> bool:
     """True if variant generation will replace ``value`` (lambda, grid, eval, sample domain)."""
-    return (
-        isinstance(value, (types.FunctionType, sample.Domain))
-        or _is_grid(value)
-        or _is_eval(value)
-        or sample.is_domain_json(value)
-    )
+    kind = type(value)
+    if kind in _PLAIN:
+        return False
+    if isinstance(value, dict):
+        if len(value) != 1:
+            return False
+        key = next(iter(value))
+        return key == GRID_KEY or key == EVAL_KEY or sample.is_domain_json(value)
+    return isinstance(value, (types.FunctionType, sample.Domain))
 
 
 def _is_literal_at(path: Path, value: Any) -> bool:
@@ -129,8 +135,13 @@ def _dotted(path: Path) -> str:
 
 
 def _copy(value: Any) -> Any:
-    """Copy the dict/list structure; leaves (functions, domains, user objects) are shared."""
+    """Copy the dict/list structure; leaves (functions, domains, user objects) are shared.
+
+    Unresolved values are shared too: they are replaced whole, never changed in place.
+    """
     if isinstance(value, dict):
+        if len(value) == 1 and is_unresolved(value):
+            return value
         return {k: _copy(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_copy(v) for v in value]
@@ -161,14 +172,22 @@ def _get(spec: Any, path: Path) -> Any:
     return node
 
 
+_takes_spec: dict[Any, bool] = {}
+
+
 def call_with_spec(func: Callable[..., Any], spec: Any) -> Any:
     """Call ``func(spec)``, or ``func()`` if it takes no arguments."""
-    try:
-        params = inspect.signature(func).parameters.values()
-    except (TypeError, ValueError):  # builtins without a signature
-        return func(spec)
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
-    return func(spec) if positional else func()
+    key = getattr(func, "__code__", None)
+    takes = _takes_spec.get(key) if key is not None else None
+    if takes is None:
+        try:
+            params = inspect.signature(func).parameters.values()
+            takes = any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params)
+        except (TypeError, ValueError):  # builtins without a signature
+            takes = True
+        if key is not None:
+            _takes_spec[key] = takes
+    return func(spec) if takes else func()
 
 
 def eval_expression(expr: Any, spec: Any) -> Any:
@@ -358,9 +377,15 @@ def _materialize(value: Any) -> Any:
     return value
 
 
+_unseeded: Optional[np.random.Generator] = None
+
+
 def _make_rng(rng: Union[None, int, np.random.Generator]) -> tuple[np.random.Generator, bool]:
+    global _unseeded
     if rng is None:
-        return np.random.default_rng(), False
+        if _unseeded is None:  # one OS-entropy generator per process; creating one costs ~0.1 ms
+            _unseeded = np.random.default_rng()
+        return _unseeded, False
     if isinstance(rng, np.random.Generator):
         return rng, True
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
