@@ -80,7 +80,13 @@ def tunecore_run(iterations: int, seed: int, pbt: bool, local_dir: str) -> dict:
                        "h1": tunecore.sample_from(lambda spec: 1.0 - spec.config.h0)}}},
         scheduler=scheduler, verbose=0)
     wall = time.perf_counter() - start
+    first = []
+    for trial in trials:
+        with open(os.path.join(trial.logdir, "result.json")) as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+        first.extend(r["training_iteration"] for r in rows if r["Q"] >= 1.19)
     return {"best_q": max(t.last_result["Q"] for t in trials), "wall_s": wall,
+            "first_iteration_q_1_19": min(first) if first else None,
             "perturbs": scheduler._num_perturbations if scheduler is not None else 0}
 
 
@@ -125,7 +131,12 @@ def ray_tune_run(iterations: int, seed: int, local_dir: str) -> dict:
     grid = tuner.fit()
     wall = time.perf_counter() - start
     best = max(r.metrics["Q"] for r in grid if r.metrics)
-    return {"best_q": best, "wall_s": wall}
+    first = []
+    for r in grid:
+        df = r.metrics_dataframe
+        if df is not None and len(df):
+            first.extend(int(i) for i in df.loc[df["Q"] >= 1.19, "training_iteration"])
+    return {"best_q": best, "wall_s": wall, "first_iteration_q_1_19": min(first) if first else None}
 
 
 def main() -> None:
@@ -156,6 +167,7 @@ def main() -> None:
         out["tunecore_pbt_wall_s_mean"] = round(float(np.mean([r["wall_s"] for r in runs])), 2)
         out["tunecore_pbt_perturbs_mean"] = round(float(np.mean([r["perturbs"] for r in runs])), 1)
         out["tunecore_pbt_reaches_1_19"] = all(q >= 1.19 for q in qs)
+        out["tunecore_pbt_first_iteration_q_1_19"] = [r["first_iteration_q_1_19"] for r in runs]
         ray_error = None
         if args.no_ray_tune:
             ray_error = "skipped (--no-ray-tune)"
@@ -169,6 +181,7 @@ def main() -> None:
             rqs = [r["best_q"] for r in rruns]
             out["ray_tune_pbt_best_q"] = [round(q, 4) for q in rqs]
             out["ray_tune_pbt_min_best_q"] = round(min(rqs), 4)
+            out["ray_tune_pbt_first_iteration_q_1_19"] = [r["first_iteration_q_1_19"] for r in rruns]
             out["ray_tune_pbt_wall_s_mean"] = round(float(np.mean([r["wall_s"] for r in rruns])), 2)
             out["ray_tune_version"] = ray.__version__
         else:
