@@ -108,3 +108,21 @@ def test_replay_reproduces_the_best_trials_schedule(pbt_run, results_dir):
     # Same config schedule, same deterministic trainable: same final state.
     assert trial.last_result["value"] == best.last_result["value"]
     assert trial.config == best.config
+
+
+def test_population_larger_than_the_cluster_pauses_and_still_exploits(ray_session, results_dir):
+    pbt, trials = run_pbt(results_dir, cpu=2)  # two of four at a time: PBT pauses to let the others catch up
+    assert all(t.status == "TERMINATED" for t in trials)
+    records = load_schedule(os.path.join(results_dir, "pbt_e2e"))
+    assert records
+    by_id = {t.trial_id: t for t in trials}
+    for rec in records:
+        own = rows(by_id[rec["trial_id"]].logdir)
+        at = next(i for i, r in enumerate(own)
+                  if r["training_iteration"] == rec["iteration"] and r["config"] == rec["old_config"])
+        nxt = own[at + 1]
+        assert nxt["training_iteration"] == rec["source_iteration"] + 1
+        donor_values = {r["value"] for r in rows(by_id[rec["source_trial"]].logdir)
+                        if r["training_iteration"] == rec["source_iteration"]}
+        assert nxt["value"] - rec["new_config"]["rate"] in donor_values
+    assert all(rows(t.logdir)[-1]["training_iteration"] == 8 for t in trials)
