@@ -1,10 +1,10 @@
 """``experiment_state.json``: everything needed to see or resume an experiment, written atomically.
 
 The runner calls :func:`write_experiment_state` whenever a trial changes state (at
-most once a second) and every few seconds otherwise. A finished trial never changes
-again, so its serialized record is cached and only live trials are re-serialized:
-with 1,000 trials a write costs a string join and one file write, not 1,000
-``json.dumps`` calls (see ``benchmarks/state_overhead.py``).
+most once a second) and every few seconds otherwise. Each trial's serialized record
+is cached until the trial changes, so finished and waiting trials are not
+re-serialized: with 1,000 trials a write costs a string join and one file write,
+not 1,000 ``json.dumps`` calls (see ``benchmarks/state_overhead.py``).
 
 On resume, :func:`trim_results` makes a trial's ``result.json`` agree with the
 checkpoint it restarts from, so no iteration is ever logged twice.
@@ -114,18 +114,31 @@ def _safe_state(obj: Any) -> Any:
 
 
 class _RecordCache:
-    """Serialized records of finished trials (they never change again), by trial id."""
+    """Serialized trial records, reused while the trial has not changed.
+
+    The key holds what changes a record: status, results seen (every result), failures,
+    the checkpoint, folder, tag and the identity of config and last result (replaced,
+    never mutated, by the runner). Finished and never-started trials are therefore
+    serialized once; only trials that reported since the last write are redone.
+    """
 
     def __init__(self) -> None:
-        self.records: dict[str, str] = {}
+        self.records: dict[str, tuple[tuple, str]] = {}
+
+    @staticmethod
+    def _key(trial: Trial) -> tuple:
+        ckpt = trial.checkpoint
+        return (trial.status, trial.results_seen, trial.num_failures, id(trial.config), id(trial.last_result),
+                trial.logdir, trial.experiment_tag, trial.error_file, trial.local_dir,
+                None if ckpt is None else (id(ckpt), ckpt.storage, ckpt.iteration))
 
     def serialized(self, trial: Trial) -> str:
-        if trial.status not in _FINISHED:
-            self.records.pop(trial.trial_id, None)
-            return json.dumps(trial_to_record(trial), sort_keys=True)
-        text = self.records.get(trial.trial_id)
-        if text is None:
-            text = self.records[trial.trial_id] = json.dumps(trial_to_record(trial), sort_keys=True)
+        key = self._key(trial)
+        hit = self.records.get(trial.trial_id)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        text = json.dumps(trial_to_record(trial), sort_keys=True)
+        self.records[trial.trial_id] = (key, text)
         return text
 
 
