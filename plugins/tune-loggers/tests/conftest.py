@@ -42,7 +42,11 @@ class SeaweedS3:
     def start(self, timeout: float = 60.0) -> None:
         assert self.proc is None, "already running"
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        # weed turns AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY into an admin identity (and then
+        # enforces credentials): start it with none, whatever the test has set for clients.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env=env)
         log.close()
         deadline = time.monotonic() + timeout
         client = self.client()
@@ -155,3 +159,9 @@ def s3_listing(server: SeaweedS3, bucket: str, prefix: str) -> dict:
             body = client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
             out[obj["Key"][len(start):]] = body
     return out
+
+
+@pytest.fixture
+def remote_files(s3_env):
+    """``remote_files(bucket, prefix) -> {relative key: bytes}`` on the test server."""
+    return lambda bucket, prefix: s3_listing(s3_env, bucket, prefix)

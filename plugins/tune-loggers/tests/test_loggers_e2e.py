@@ -7,7 +7,6 @@ import os
 
 import pandas as pd
 import pytest
-from conftest import s3_listing
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import tunecore as tune
@@ -40,7 +39,7 @@ def local_listing(root) -> dict:
     return out
 
 
-def test_run_writes_csv_and_tensorboard_and_mirrors_to_s3(ray_session, results_dir, s3_env, location):
+def test_run_writes_csv_and_tensorboard_and_mirrors_to_s3(ray_session, results_dir, location, remote_files):
     bucket, prefix = location
     trials = run_experiments({
         "loggers_e2e": {
@@ -68,7 +67,7 @@ def test_run_writes_csv_and_tensorboard_and_mirrors_to_s3(ray_session, results_d
         assert [v for _, v in loss] == pytest.approx([lr, lr / 2, lr / 3, lr / 4], rel=1e-6)
         assert "_hparams_/session_start_info" in ea.PluginTagToContent("hparams")
     exp_dir = os.path.dirname(trials[0].logdir)
-    remote = s3_listing(s3_env, bucket, f"{prefix}/loggers_e2e")
+    remote = remote_files(bucket, f"{prefix}/loggers_e2e")
     local = local_listing(exp_dir)
     assert remote == local  # the final sync mirrored everything, the state file included
     assert "experiment_state.json" in remote and any(k.endswith("progress.csv") for k in remote)

@@ -7,7 +7,6 @@ import time
 import uuid
 
 import pytest
-from conftest import s3_listing
 
 from tune_loggers import S3Syncer, parse_s3_uri
 from tunecore import TuneError
@@ -52,8 +51,8 @@ class TestS3SyncerContract(SyncerContract):
         return f"s3://{location[0]}/{location[1]}"
 
     @pytest.fixture
-    def remote_listing(self, s3_env, location):
-        return lambda: s3_listing(s3_env, *location)
+    def remote_listing(self, remote_files, location):
+        return lambda: remote_files(*location)
 
     @pytest.fixture
     def broken_remote_uri(self, s3_env):
@@ -81,7 +80,7 @@ def test_validate_upload_dir_with_the_plugin_installed():
 
 
 # ------------------------------------------------------------------ the syncer
-def test_endpoint_and_credentials_from_an_aws_profile(s3_env, location, tmp_path, monkeypatch):
+def test_endpoint_and_credentials_from_an_aws_profile(s3_env, location, tmp_path, monkeypatch, remote_files):
     for var in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(var)
     config = tmp_path / "aws-config"
@@ -96,10 +95,10 @@ def test_endpoint_and_credentials_from_an_aws_profile(s3_env, location, tmp_path
     syncer = S3Syncer(str(src), f"s3://{location[0]}/{location[1]}")
     assert syncer.sync_up().files_sent == 1
     syncer.close()
-    assert s3_listing(s3_env, *location) == {"a.txt": b"from a profile"}
+    assert remote_files(*location) == {"a.txt": b"from a profile"}
 
 
-def test_large_files_go_up_as_multipart(s3_env, location, tmp_path):
+def test_large_files_go_up_as_multipart(s3_env, location, tmp_path, remote_files):
     src = tmp_path / "exp"
     big = os.urandom(6 * 1024 * 1024)
     write(src / "checkpoint_1" / "model.bin", big)
@@ -109,11 +108,11 @@ def test_large_files_go_up_as_multipart(s3_env, location, tmp_path):
     assert (stats.files_sent, stats.bytes_sent) == (2, len(big) + 2)
     head = s3_env.client().head_object(Bucket=location[0], Key=f"{location[1]}/checkpoint_1/model.bin")
     assert "-" in head["ETag"]  # a multipart upload's ETag is "<md5 of md5s>-<parts>"
-    assert s3_listing(s3_env, *location)["checkpoint_1/model.bin"] == big
+    assert remote_files(*location)["checkpoint_1/model.bin"] == big
     syncer.close()
 
 
-def test_failed_files_are_sent_by_the_next_sync(s3_env, tmp_path):
+def test_failed_files_are_sent_by_the_next_sync(s3_env, tmp_path, remote_files):
     name = f"tl-late-{uuid.uuid4().hex[:8]}"
     src = tmp_path / "exp"
     write(src / "a.txt", b"a")
@@ -124,12 +123,12 @@ def test_failed_files_are_sent_by_the_next_sync(s3_env, tmp_path):
     s3_env.client().create_bucket(Bucket=name)
     stats = syncer.sync_up()
     assert stats.files_sent == 2
-    assert s3_listing(s3_env, name, "p") == {"a.txt": b"a", "b/c.txt": b"c"}
+    assert remote_files(name, "p") == {"a.txt": b"a", "b/c.txt": b"c"}
     syncer.close()
 
 
 # ------------------------------------------------------------------ the manager, end to end
-def test_manager_survives_an_outage_and_catches_up(s3_env, location, tmp_path, capsys):
+def test_manager_survives_an_outage_and_catches_up(s3_env, location, tmp_path, capsys, remote_files):
     bucket, prefix = location
     upload_dir = f"s3://{bucket}/{prefix}"
     exp = tmp_path / "results" / "outage_exp"
@@ -138,7 +137,7 @@ def test_manager_survives_an_outage_and_catches_up(s3_env, location, tmp_path, c
     pm = discover()
     manager = SyncManager(str(exp), upload_dir, pm, period=0.2, min_backoff=0.1, max_backoff=0.3)
     assert manager.remote_uri == f"{upload_dir}/outage_exp"
-    remote = lambda: s3_listing(s3_env, bucket, f"{prefix}/outage_exp")  # noqa: E731
+    remote = lambda: remote_files(bucket, f"{prefix}/outage_exp")  # noqa: E731
     manager.start()
     wait_for(lambda: remote() == local_listing(exp), what="the first sync")
     try:
@@ -168,3 +167,19 @@ def test_manager_survives_an_outage_and_catches_up(s3_env, location, tmp_path, c
     assert remote() == local_listing(exp)
     err = capsys.readouterr().err
     assert err.count("work again") == 1 and "WARNING" not in err
+
+
+def test_empty_files_do_not_stall_the_next_upload(s3_env, location, tmp_path, remote_files):
+    # Regression: an empty body sent with "Expect: 100-continue" left a stale response on
+    # the pooled connection, and the next upload waited for its 60 s read timeout.
+    src = tmp_path / "exp"
+    write(src / "error.txt", b"")
+    syncer = S3Syncer(str(src), f"s3://{location[0]}/{location[1]}", max_workers=1)
+    assert syncer.sync_up().files_sent == 1
+    t0 = time.monotonic()
+    for i in range(3):
+        write(src / f"f{i}.json", b"{}")
+        assert syncer.sync_up().files_sent == 1
+    assert time.monotonic() - t0 < 10
+    syncer.close()
+    assert remote_files(*location) == {"error.txt": b"", "f0.json": b"{}", "f1.json": b"{}", "f2.json": b"{}"}

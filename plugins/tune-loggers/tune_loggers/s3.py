@@ -152,7 +152,13 @@ class S3Syncer(Syncer):
                 data = fh.read()
         except FileNotFoundError:
             return None
-        client.put_object(Bucket=self.bucket, Key=key, Body=data)
+        if data:
+            client.put_object(Bucket=self.bucket, Key=key, Body=data)
+        else:
+            # No Body at all: botocore sends an empty body with "Expect: 100-continue",
+            # and some S3-compatible servers (SeaweedFS) answer in a way that leaves a
+            # stale response on the pooled connection; the next request then hangs.
+            client.put_object(Bucket=self.bucket, Key=key)
         return len(data)
 
     def close(self) -> None:
