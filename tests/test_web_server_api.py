@@ -16,6 +16,7 @@ import queue
 import socket
 import stat
 import threading
+import time
 import warnings
 
 import pytest
@@ -269,6 +270,26 @@ def test_runner_that_does_not_answer_gives_503(tmp_path, monkeypatch):
         assert runner.get_trials()[0].status == TrialStatus.RUNNING  # cancelled, never applied
         runner.paused.clear()
         assert _raw(server, "GET", "/trials")[0] == 200
+    runner.close()
+
+
+def test_requests_waiting_when_the_experiment_ends_get_503_at_once(tmp_path):
+    runner = LoopRunner([_trial(0)], paused=True)  # a loop that will never get to the request
+    server = TuneServer(runner, port=0, token="t" * 32, verbose=False, request_timeout=60).start()
+    answers: list = []
+    trial_id = runner.get_trials()[0].trial_id
+    waiter = threading.Thread(target=lambda: answers.append(
+        _raw(server, "PUT", f"/trials/{trial_id}", b'{"status": "TERMINATED"}')))
+    waiter.start()
+    deadline = time.monotonic() + 10
+    while runner._queue.empty() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not runner._queue.empty(), "the request never reached the runner"
+    started = time.monotonic()
+    server.shutdown()
+    waiter.join(timeout=10)
+    assert time.monotonic() - started < 5
+    assert answers[0][0] == 503 and "finished" in answers[0][1]["message"]
     runner.close()
 
 

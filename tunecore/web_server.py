@@ -108,6 +108,9 @@ class _BackgroundServer:
         core, self._core = self._core, None
         if core is None:
             return
+        close = getattr(core.source, "close", None)
+        if close is not None:
+            close()  # requests waiting for the runner's loop answer 503 now
         core.shutdown()
         core.server_close()
         if self._thread is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import threading
 import time
 from typing import Any, Callable, Optional
 
@@ -124,11 +125,26 @@ class RunnerSource(DataSource):
         self.experiment_dir = experiment_dir
         self.name = os.path.basename(experiment_dir.rstrip(os.sep)) if experiment_dir else ""
         self.timeout = timeout
+        self.closed = threading.Event()
+
+    def close(self) -> None:
+        """The experiment is over: requests still waiting for the runner get 503 at once."""
+        self.closed.set()
 
     def _on_runner(self, fn: Callable[[], Any]) -> Any:
+        if self.closed.is_set():
+            raise RequestError(503, "The experiment has finished; it takes no more changes.")
         future = self.runner.submit(fn)
+        deadline = time.monotonic() + self.timeout
         try:
-            return future.result(timeout=self.timeout)
+            while True:
+                try:
+                    return future.result(timeout=min(0.05, max(0.0, deadline - time.monotonic())))
+                except concurrent.futures.TimeoutError:
+                    if self.closed.is_set() and future.cancel():
+                        raise RequestError(503, "The experiment finished before carrying out the request.") from None
+                    if time.monotonic() >= deadline:
+                        raise
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise RequestError(503, f"The experiment did not handle the request within {self.timeout:g} s "

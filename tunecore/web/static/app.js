@@ -167,7 +167,9 @@ function requested(id) { return state.events.some((e) => e.t === id && e.type ==
 
 function earlyStopped(t) { return Boolean(t.stopped_early) && !requested(t.id); }
 
-function exploitsOf(id) { return state.events.filter((e) => e.t === id && (e.event || e.type) === "exploit"); }
+function isExploit(ev) { return /exploit/.test(String(ev.event || ev.type || "")); }
+
+function exploitsOf(id) { return state.events.filter((e) => e.t === id && isExploit(e)); }
 
 // ---- scales ------------------------------------------------------------------------------
 function niceTicks(lo, hi, n = 5) {
@@ -420,7 +422,7 @@ async function stopTrial(t) {
 function describe(ev, names) {
   const kind = ev.event || ev.type || "event";
   const who = names.get(ev.t) || ev.t;
-  if (kind === "exploit") {
+  if (isExploit(ev)) {
     const changes = Object.keys(flatten(ev.new_config || {})).filter((k) => JSON.stringify(flatten(ev.old_config || {})[k]) !== JSON.stringify(flatten(ev.new_config || {})[k]))
       .map((k) => `${k}: ${fmt(flatten(ev.old_config || {})[k])} → ${fmt(flatten(ev.new_config)[k])}`).join(", ");
     return ["exploit", `${who} copied ${names.get(ev.source_trial) || ev.source_trial || "?"} at iteration ${fmt(ev.iteration)}${changes ? "; " + changes : ""}`];
@@ -437,7 +439,7 @@ function describe(ev, names) {
     if (ev.to === "TERMINATED") {
       if (state.events.some((e) => e.t === ev.t && e.type === "stop_request")) return [null, null];
       const t = state.trials.find((x) => x.id === ev.t);
-      return t && earlyStopped(t) ? ["stopped", `${who} stopped early${at}`] : ["finished", `${who} finished${at}`];
+      return t && earlyStopped(t) ? ["stopped", `${who} stopped early${at}`] : [null, null];  // a natural end
     }
     return [null, null];
   }
