@@ -22,19 +22,26 @@ SKIPPED_KEYS = frozenset({"config", "pid", "timestamp"})
 
 def _number(value: Any) -> Optional[float]:
     """``value`` as a float if it is a real number (not a bool), else None."""
+    kind = type(value)
+    if kind is float or kind is int:  # the common case, without ABC checks
+        return float(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.integer, np.floating)):
         return None
     return float(value)
 
 
-def scalars_of(result: dict) -> dict[str, float]:
+def scalars_of(result: dict, prefix: str = TAG_PREFIX) -> dict[str, float]:
     """The scalar summaries of one result: ``{"ray/tune/info/loss": 0.5, ...}``."""
-    flat = flatten_dict({k: v for k, v in result.items() if k not in SKIPPED_KEYS})
-    out = {}
-    for key, value in flat.items():
+    out: dict[str, float] = {}
+    for key, value in result.items():
+        if key in SKIPPED_KEYS and prefix == TAG_PREFIX:
+            continue
+        if isinstance(value, dict):
+            out.update(scalars_of(value, f"{prefix}{key}/"))
+            continue
         number = _number(value)
         if number is not None:
-            out[TAG_PREFIX + key] = number
+            out[f"{prefix}{key}"] = number
     return out
 
 
