@@ -10,7 +10,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from test_web_server_e2e import LiveExperiment, token, wait_for  # noqa: F401 - shared helpers and fixture
+from test_web_server_e2e import LiveExperiment, wait_for
 import tunecore
 from tunecore.web_server import DashboardServer
 
@@ -33,6 +33,13 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "artifacts")
+
+
+@pytest.fixture
+def token(monkeypatch):
+    value = "dashboard-token-" + "y" * 32
+    monkeypatch.setenv("TUNECORE_SERVER_TOKEN", value)
+    return value
 
 
 @pytest.fixture(scope="module")

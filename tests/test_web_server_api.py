@@ -296,7 +296,7 @@ def test_requests_waiting_when_the_experiment_ends_get_503_at_once(tmp_path):
 def test_port_taken_is_a_clear_error(served):
     runner, server = served
     other = TuneServer(runner, port=server.port, verbose=False, token="t" * 32)
-    with pytest.raises(TuneError, match=rf"port is already in use.*server_port"):
+    with pytest.raises(TuneError, match=r"port is already in use.*server_port"):
         other.start()
 
 
