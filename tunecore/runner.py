@@ -94,6 +94,8 @@ class TrialRunner:
         self.experiment_dirs: list[str] = []
         self.state_extra: dict = {}
         self._log_warned: set = set()
+        self._stalled_since: Optional[float] = None
+        self.stall_timeout = float(os.environ.get("TUNECORE_STALL_TIMEOUT", "60"))
 
     # -- public API ------------------------------------------------------------------
     def get_trials(self) -> list[Trial]:
@@ -137,6 +139,16 @@ class TrialRunner:
         self._submitted.put((fn, future))
         return future
 
+    def close(self) -> None:
+        """The loop has ended: fail whatever other threads still wait for."""
+        while True:
+            try:
+                _, fut = self._submitted.get_nowait()
+            except queue.Empty:
+                return
+            if fut.set_running_or_notify_cancel():
+                fut.set_exception(TuneError("The experiment has ended; the request was not carried out."))
+
     def request_stop(self) -> None:
         """Ask the experiment to wind down: no new trials, running ones stopped."""
         self._stop_requested = True
@@ -159,6 +171,8 @@ class TrialRunner:
         self.trial_executor.refresh_cluster()
         launched = self._launch_trials()
         running = self.trial_executor.get_running_trials()
+        if running or launched:
+            self._stalled_since = None
         if not running and not launched:
             self._check_stuck()
             self._drain_submitted(timeout=0.05)
@@ -243,13 +257,25 @@ class TrialRunner:
         return launched
 
     def _check_stuck(self) -> None:
-        if any(t.status == TrialStatus.PENDING for t in self._trials):
-            if self.trial_executor.queue_trials:
-                time.sleep(0.1)
-                return
-            return  # resources held by nothing we know: wait for the ledger to free
-        if any(t.status == TrialStatus.PAUSED for t in self._trials):
-            raise TuneError("There are paused trials, but no more pending trials with sufficient resources.")
+        """Nothing runs and nothing was launched: wait a little, or say why it cannot go on."""
+        pending = [t for t in self._trials if t.status == TrialStatus.PENDING]
+        paused = [t for t in self._trials if t.status == TrialStatus.PAUSED]
+        if not pending and not paused:
+            self._stalled_since = None
+            return
+        if paused and not pending:
+            raise TuneError("There are paused trials, but no more pending trials with sufficient resources "
+                            f"(scheduler {type(self.scheduler).__name__} chose none of them to resume).")
+        now = time.monotonic()
+        if self._stalled_since is None:
+            self._stalled_since = now
+        elif not self.trial_executor.queue_trials and now - self._stalled_since > self.stall_timeout:
+            raise TuneError(
+                f"No trial has run for {self.stall_timeout:.0f} s: {len(pending)} trials are PENDING but the "
+                f"scheduler {type(self.scheduler).__name__} chose none of them, although nothing is running "
+                f"({self.trial_executor.resource_string()}). This is a scheduler bug, or the cluster lost "
+                "resources."
+            )
 
     # -- starting and stopping ---------------------------------------------------------
     def _logdir(self, trial: Trial) -> str:
@@ -383,6 +409,11 @@ class TrialRunner:
             self.scheduler.on_trial_complete(self._ctx, trial, trial.last_result)
             self.search_alg.on_trial_complete(trial.trial_id, result=trial.last_result)
             decision = Decision.STOP
+        if decision != Decision.CONTINUE and not natural_end:
+            self._record_event(trial, {
+                "event": "stopped" if decision == Decision.STOP else "paused", "by": "scheduler",
+                "scheduler": type(self.scheduler).__name__, "time": time.time(),
+                "iteration": (trial.last_result or {}).get(R.TRAINING_ITERATION)})
         self._apply_requests(current=trial)
         if trial.status != TrialStatus.RUNNING or not self.trial_executor.is_running(trial):
             return
@@ -440,14 +471,16 @@ class TrialRunner:
             cause = getattr(exc, "cause", None)
             if cause is not None:
                 message = f"{message}\nCaused by: {type(cause).__name__}: {cause}"
-        recover = trial.has_checkpoint() and trial.num_failures < trial.max_failures
+        # with checkpointing configured, a failure before the first checkpoint restarts from scratch
+        recover = (trial.has_checkpoint() or trial.checkpoint_freq > 0) and trial.num_failures < trial.max_failures
         self._write_error(trial, message)
         self.trial_executor.kill_trial(trial)
         trial.location = None
         print(f"tunecore: trial {trial} failed ({trial.num_failures} failures): "
               f"{message.strip().splitlines()[-1] if message.strip() else exc}", file=sys.stderr)
         if recover:
-            print(f"Attempting to recover trial {trial} from its last checkpoint "
+            source = "its last checkpoint" if trial.has_checkpoint() else "scratch (no checkpoint yet)"
+            print(f"Attempting to recover trial {trial} from {source} "
                   f"(failure {trial.num_failures} of at most {trial.max_failures}).", file=sys.stderr)
             self._close_loggers(trial)  # reopened by _start after result.json is trimmed
             trial.status = TrialStatus.PENDING
@@ -513,13 +546,17 @@ class TrialRunner:
         for logger in self._loggers.get(trial.trial_id, []):
             logger.update_config(config)
         if record is not None:
-            trial.events.append(record)
-            self._logdir(trial)
-            from tunecore.util import to_jsonable
-
-            with open(os.path.join(trial.logdir, "events.jsonl"), "a", encoding="utf-8") as f:
-                f.write(json.dumps(to_jsonable(record), sort_keys=True) + "\n")
+            self._record_event(trial, record)
         self._state_dirty = True
+
+    def _record_event(self, trial: Trial, record: dict) -> None:
+        """Append a scheduler decision to ``<trial dir>/events.jsonl`` (the dashboard reads it)."""
+        from tunecore.util import to_jsonable
+
+        trial.events.append(record)
+        self._logdir(trial)
+        with open(os.path.join(trial.logdir, "events.jsonl"), "a", encoding="utf-8") as f:
+            f.write(json.dumps(to_jsonable(record), sort_keys=True) + "\n")
 
     def _wind_down(self) -> None:
         for trial in self.trial_executor.get_running_trials():
