@@ -126,6 +126,7 @@ class SyncManager:
         self._closed_result: Optional[bool] = None
         self._triggered = False
         self._down = False
+        self._failed_in_outage = 0
         self._backoff = self.min_backoff
         self._next_due = 0.0  # the first sync runs as soon as the thread starts
         self._last_end = float("-inf")
@@ -225,6 +226,7 @@ class SyncManager:
                 stats = self.syncer.sync_up()
             except Exception as exc:  # any failure of the remote is retried, never raised
                 self.syncs_failed += 1
+                self._failed_in_outage += 1
                 self.last_error = exc
                 if not self._down:
                     self._down = True
@@ -240,7 +242,8 @@ class SyncManager:
             if self._down:
                 self._down = False
                 _say(f"tunecore: uploads to {self.remote_uri} work again; caught up "
-                     f"({stats.files_sent} files sent) after {self.syncs_failed} failed attempts.")
+                     f"({stats.files_sent} files sent) after {self._failed_in_outage} failed attempts.")
+            self._failed_in_outage = 0
             return True
         finally:
             self._sync_lock.release()

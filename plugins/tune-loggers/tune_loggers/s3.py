@@ -129,8 +129,8 @@ class S3Syncer(Syncer):
         if errors:
             first = errors[0]
             raise S3UploadError(
-                f"uploading to s3://{self.bucket}/{self.prefix} failed after {stats.files_sent} of "
-                f"{len(todo)} files: {type(first).__name__}: {first}"
+                f"failed after {stats.files_sent} of {len(todo)} files (the rest go with the next sync): "
+                f"{type(first).__name__}: {first}"
             ) from first
         return stats
 
