@@ -117,6 +117,17 @@ def test_local_syncer_is_incremental(experiment, tmp_path):
     assert not [p for p in target.rglob(".tmp-*")]
 
 
+def test_a_new_local_syncer_does_not_recopy_an_unchanged_mirror(experiment, tmp_path):
+    uri = f"file://{tmp_path}/mirror"
+    assert LocalSyncer(str(experiment), uri).sync_up().files_sent == 3
+    with open(experiment / "trial_1" / "result.json", "a") as f:
+        f.write('{"x": 2}\n')
+    resumed = LocalSyncer(str(experiment), uri)  # e.g. the experiment resumed in a new process
+    stats = resumed.sync_up()
+    assert (stats.files_sent, stats.files_unchanged) == (1, 2)
+    assert read(tmp_path / "mirror" / "trial_1" / "result.json") == '{"x": 1}\n{"x": 2}\n'
+
+
 def test_local_syncer_skips_temp_files_and_tolerates_missing_source(tmp_path):
     src = tmp_path / "exp"
     s = LocalSyncer(str(src), f"file://{tmp_path}/mirror")

@@ -115,14 +115,20 @@ class LocalSyncer(Syncer):
                 "choose a folder outside the experiment."
             )
         self.tracker = ChangeTracker(local_dir)
+        self._first = True
 
     def sync_up(self) -> SyncStats:
         """Copy new and changed files. Raises ``OSError`` when the target is not writable."""
         todo, unchanged = self.tracker.changes()
         stats = SyncStats(files_unchanged=unchanged)
         os.makedirs(self.target, exist_ok=True)
+        first, self._first = self._first, False
         for f in todo:
             dst = os.path.join(self.target, *f.relpath.split("/"))
+            if first and _same_file(dst, f):
+                self.tracker.mark_sent(f)
+                stats.files_unchanged += 1
+                continue
             sent = _copy_atomic(f.path, dst)
             if sent is None:
                 continue
@@ -130,6 +136,14 @@ class LocalSyncer(Syncer):
             stats.files_sent += 1
             stats.bytes_sent += sent
         return stats
+
+
+def _same_file(dst: str, f: LocalFile) -> bool:
+    try:
+        st = os.stat(dst)
+    except OSError:
+        return False
+    return (st.st_size, st.st_mtime_ns) == f.key
 
 
 def _copy_atomic(src: str, dst: str) -> Optional[int]:

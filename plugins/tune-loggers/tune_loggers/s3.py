@@ -43,7 +43,9 @@ class S3Syncer(Syncer):
     shared config and credentials files, instance roles. The bucket must exist.
 
     Uploads are incremental: a file is sent again only when its size or mtime
-    changed since it was last sent successfully. Files go up in parallel; the first
+    changed since it was last sent successfully; on the first sync, a file S3 already
+    holds with the same size and a LastModified no older than the local mtime (a
+    resumed experiment) is not sent again, as ``aws s3 sync`` does. Files go up in parallel; the first
     failure stops the rest of this sync and ``sync_up`` raises, leaving the unsent
     files for the next sync. Files deleted locally stay on S3.
 
@@ -68,6 +70,7 @@ class S3Syncer(Syncer):
         self.tracker = ChangeTracker(local_dir)
         self._client: Any = None
         self._client_lock = threading.Lock()
+        self._listed = False
 
     @staticmethod
     def validate_uri(uri: str) -> None:
@@ -98,6 +101,9 @@ class S3Syncer(Syncer):
         if not todo:
             return stats
         client = self.client()
+        if not self._listed:
+            todo = self._skip_already_there(client, todo, stats)
+            self._listed = True
         abort = threading.Event()
         errors: list[BaseException] = []
         lock = threading.Lock()
@@ -133,6 +139,25 @@ class S3Syncer(Syncer):
                 f"{type(first).__name__}: {first}"
             ) from first
         return stats
+
+    def _skip_already_there(self, client: Any, todo: list[LocalFile], stats: SyncStats) -> list[LocalFile]:
+        """Drop (and record as sent) the files S3 already holds unchanged."""
+        start = f"{self.prefix}/" if self.prefix else ""
+        remote: dict[str, tuple[int, float]] = {}
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start):
+            for obj in page.get("Contents", []):
+                remote[obj["Key"][len(start):]] = (obj["Size"], obj["LastModified"].timestamp())
+        if not remote:
+            return todo
+        rest = []
+        for f in todo:
+            there = remote.get(f.relpath)
+            if there is not None and there[0] == f.key[0] and there[1] >= f.key[1] / 1e9 - 1.0:
+                self.tracker.mark_sent(f)
+                stats.files_unchanged += 1
+            else:
+                rest.append(f)
+        return rest
 
     def _put(self, client: Any, f: LocalFile) -> Optional[int]:
         """Upload one file; its size in bytes, or None if it vanished before it could be read."""
