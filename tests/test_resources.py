@@ -37,17 +37,30 @@ def test_one_gpu_trials_see_distinct_devices(ray_session, results_dir):
     assert [t.last_result["cuda"] for t in trials] == [i[0] for i in ids]
 
 
-def test_half_gpu_trials_share_one_device(ray_session, results_dir):
-    # 4 trials x 0.5 GPU on 2 GPUs, all at once: each GPU is shared by exactly two trials
-    trials = run_experiments({"gpuhalf": {"run": report_gpus, "trial_resources": {"cpu": 1, "gpu": 0.5},
-                                          "config": {"i": tune.grid_search([0, 1, 2, 3]), "hold": 3.0},
+def meet_then_report(config, reporter):
+    """Wait until every trial of the experiment holds its GPU share, then report it."""
+    import ray
+
+    barrier = config["barrier"]
+    open(os.path.join(barrier, str(config["i"])), "w").close()
+    deadline = time.time() + 120
+    while len(os.listdir(barrier)) < config["n"] and time.time() < deadline:
+        time.sleep(0.05)
+    reporter(gpu_ids=[str(g) for g in ray.get_gpu_ids()], met=len(os.listdir(barrier)))
+
+
+def test_half_gpu_trials_share_one_device(ray_session, results_dir, tmp_path):
+    # 4 trials x 0.5 GPU on 2 GPUs, all holding their share at once: each GPU has exactly two
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    trials = run_experiments({"gpuhalf": {"run": meet_then_report, "trial_resources": {"cpu": 1, "gpu": 0.5},
+                                          "config": {"i": tune.grid_search([0, 1, 2, 3]), "n": 4,
+                                                     "barrier": str(barrier)},
                                           "local_dir": results_dir}}, verbose=False)
+    assert all(t.last_result["met"] == 4 for t in trials)  # all four ran at the same time
     ids = [tuple(t.last_result["gpu_ids"]) for t in trials]
     assert all(len(i) == 1 for i in ids)
     assert sorted(ids.count(i) for i in set(ids)) == [2, 2]
-    for gpu in set(ids):  # the two trials on one GPU ran at the same time
-        pair = [t for t, i in zip(trials, ids) if i == gpu]
-        assert _overlaps(pair)
 
 
 def test_no_gpu_means_empty_cuda_visible_devices(ray_session, results_dir):

@@ -117,12 +117,19 @@ class _Worker:
         self.trainable.restore_from_object(blob)
         return in_place
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
+        """Stop the hosted trainable; True if this worker can host another trial."""
+        reusable = True
         if self.trainable is not None:
             try:
                 self.trainable.stop()
+                thread = getattr(self.trainable, "_thread", None)
+                if thread is not None:  # a function trainable: its thread must end too
+                    thread.join(timeout=1.0)
+                    reusable = not thread.is_alive()
             finally:
                 self.trainable = None
+        return reusable
 
     def ping(self) -> int:
         return os.getpid()
@@ -306,9 +313,12 @@ class RayTrialExecutor:
         futures = list(self._by_future)
         if not futures:
             return []
-        ready, _ = ray.wait(futures, num_returns=len(futures), timeout=timeout)
+        ready, rest = ray.wait(futures, num_returns=1, timeout=timeout)
         if not ready:
             return []
+        if rest:  # whatever else is ready too, without waiting
+            more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
+            ready += more
         out = []
         for fut in ready:
             trial_id = self._by_future.pop(fut)
@@ -356,8 +366,7 @@ class RayTrialExecutor:
             return
         healthy = False
         try:
-            ray.get(running.actor.stop.remote(), timeout=10)
-            healthy = True
+            healthy = bool(ray.get(running.actor.stop.remote(), timeout=10))
         except Exception:
             pass
         if healthy and reusable and self.reuse_actors and running.future is None:

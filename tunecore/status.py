@@ -112,12 +112,13 @@ class ProgressPrinter:
         self.out.flush()
         self._lines_drawn = text.count("\n") + 1 if in_place and self._tty else 0
 
-    def table(self, text: str, force: bool = False, in_place: bool = True) -> None:
+    def table(self, text: Any, force: bool = False, in_place: bool = True) -> None:
+        """Print ``text`` (a str, or a callable making it, called only when due)."""
         if self.verbose <= 0:
             return
         now = time.monotonic()
         if force or now - self._last >= self.interval:
-            self._write(text, in_place)
+            self._write(text() if callable(text) else text, in_place)
             self._last = now
 
     def result(self, trial: Trial, result: dict) -> None:

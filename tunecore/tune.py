@@ -293,7 +293,7 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
         runner.printer.table(runner.debug_string(max_rows=None), force=True, in_place=False)
         while not runner.is_finished():
             runner.step()
-            runner.printer.table(runner.debug_string())
+            runner.printer.table(runner.debug_string)
         runner.save_state()
         runner.printer.table(runner.debug_string(max_rows=None), force=True, in_place=False)
     finally:
@@ -306,10 +306,12 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
         for trial in runner.trial_executor.get_running_trials():
             runner._close_loggers(trial)
         executor.cleanup()
-        for manager in sync_managers:
-            manager.close(**({"timeout": 1.0} if interrupted["count"] >= 2 else {}))
+        deadline = time.monotonic() + (1.0 if interrupted["count"] >= 2 else 120.0)
+        for manager in sync_managers:  # one final-sync budget shared by all experiments
+            manager.close(timeout=max(1.0, deadline - time.monotonic()))
         if server is not None:
             server.shutdown()
+        runner.close()
     if interrupted["count"]:
         print(f"tunecore: experiment interrupted; state saved in {', '.join(runner.experiment_dirs)}.\n"
               f"tunecore: {_resume_hint()}", file=sys.stderr)
