@@ -51,9 +51,14 @@ def run_pbt(results_dir, cpu):
 
 @pytest.fixture(scope="module")
 def pbt_run(ray_session, tmp_path_factory):
-    """One PBT experiment (4 trials, 8 iterations) shared by the tests of this module."""
+    """One PBT experiment shared by the tests of this module.
+
+    Four trials, two at a time (2 CPUs each on the 4-CPU test Ray): at each perturbation
+    point PBT pauses the reporting trial while others wait, so the population advances
+    in step whatever the machine's load, and the bottom trials exploit the top ones.
+    """
     results_dir = str(tmp_path_factory.mktemp("pbt_e2e"))
-    pbt, trials = run_pbt(results_dir, cpu=1)
+    pbt, trials = run_pbt(results_dir, cpu=2)
     return results_dir, pbt, trials
 
 
@@ -85,19 +90,23 @@ def test_bottom_trial_continues_from_the_donors_state(pbt_run):
         for a, b in zip(its, its[1:]):
             assert b == a + 1 or (a, b - 1) in jumps, (trial, its)
         assert its[-1] == 8
-    # Every trial ends near the best lineage: far above what rate 1 alone gives (8).
-    assert min(t.last_result["value"] for t in trials) > 100
+    # The rate-1 trial (alone it would end at 8) was replaced by a better lineage.
+    slowest = next(t for t in trials if t.experiment_tag.startswith("0_"))
+    assert slowest.trial_id in {r["trial_id"] for r in records}
+    assert slowest.last_result["value"] > 8
     # params.json shows the trial's current config
     for trial in trials:
         with open(os.path.join(trial.logdir, "params.json")) as f:
             assert json.load(f)["rate"] == trial.config["rate"]
 
 
-def test_replay_reproduces_the_best_trials_schedule(pbt_run, results_dir):
+def test_replay_reproduces_an_exploited_trials_schedule(pbt_run, results_dir):
     pbt_dir, _, trials = pbt_run
-    best = max(trials, key=lambda t: t.last_result["value"])
     exp_dir = os.path.join(pbt_dir, "pbt_e2e")
-    schedule = replay_schedule(exp_dir, best.trial_id)
+    schedules = {t.trial_id: replay_schedule(exp_dir, t.trial_id) for t in trials}
+    best = max(trials, key=lambda t: (len(schedules[t.trial_id]), t.last_result["value"]))
+    schedule = schedules[best.trial_id]
+    assert len(schedule) >= 2, "the replayed trial must have switched config at least once"
     assert schedule[0]["iteration"] == 0
     replay = PopulationBasedTrainingReplay(exp_dir, best.trial_id, verbose=False)
     (trial,) = tunecore.run_experiments(
@@ -105,24 +114,9 @@ def test_replay_reproduces_the_best_trials_schedule(pbt_run, results_dir):
                     "local_dir": results_dir}},
         scheduler=replay, verbose=False)
     assert trial.status == "TERMINATED"
+    switches = [e for e in trial.events if e.get("event") == "pbt_replay"]
+    assert [e["iteration"] for e in switches] == [step["iteration"] for step in schedule[1:]]
     # Same config schedule, same deterministic trainable: same final state.
     assert trial.last_result["value"] == best.last_result["value"]
     assert trial.config == best.config
 
-
-def test_population_larger_than_the_cluster_pauses_and_still_exploits(ray_session, results_dir):
-    pbt, trials = run_pbt(results_dir, cpu=2)  # two of four at a time: PBT pauses to let the others catch up
-    assert all(t.status == "TERMINATED" for t in trials)
-    records = load_schedule(os.path.join(results_dir, "pbt_e2e"))
-    assert records
-    by_id = {t.trial_id: t for t in trials}
-    for rec in records:
-        own = rows(by_id[rec["trial_id"]].logdir)
-        at = next(i for i, r in enumerate(own)
-                  if r["training_iteration"] == rec["iteration"] and r["config"] == rec["old_config"])
-        nxt = own[at + 1]
-        assert nxt["training_iteration"] == rec["source_iteration"] + 1
-        donor_values = {r["value"] for r in rows(by_id[rec["source_trial"]].logdir)
-                        if r["training_iteration"] == rec["source_iteration"]}
-        assert nxt["value"] - rec["new_config"]["rate"] in donor_values
-    assert all(rows(t.logdir)[-1]["training_iteration"] == 8 for t in trials)

@@ -8,7 +8,7 @@ import math
 import random
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from tunecore.errors import TuneError
@@ -38,7 +38,6 @@ class _TrialState:
     checkpoint_seq: Optional[int] = None
     finished: bool = False
     num_perturbations: int = 0
-    history: list = field(default_factory=list)
 
 
 class PopulationBasedTraining(TrialScheduler):
@@ -298,7 +297,6 @@ class PopulationBasedTraining(TrialScheduler):
                              record=record)
         self._num_perturbations += 1
         state.num_perturbations += 1
-        state.history.append(record)
         # The trial now holds the donor's state: it is as far along as the donor was.
         state.last_perturbation_time = donor_state.last_perturbation_time
         state.last_iteration = donor_state.checkpoint_iteration
