@@ -351,16 +351,22 @@ class RayTrialExecutor:
         return ray.get(running.actor.exploit.remote(self._class_ref(trial), checkpoint.value,
                                                     trial.config, trial.logdir, trial.trial_id))
 
+    def _release(self, trial: Trial) -> Optional[_Running]:
+        """Forget a running trial: resources back to the ledger, its in-flight call dropped."""
+        running = self._running.pop(trial.trial_id, None)
+        if running is not None:
+            self._commit(trial.resources, -1)
+            if running.future is not None:
+                self._by_future.pop(running.future, None)
+        return running
+
     def stop_trial(self, trial: Trial, reusable: bool = True) -> None:
         """Stop the trial's actor (returning it to the pool when healthy) and free resources."""
         import ray
 
-        running = self._running.pop(trial.trial_id, None)
+        running = self._release(trial)
         if running is None:
             return
-        self._commit(trial.resources, -1)
-        if running.future is not None:
-            self._by_future.pop(running.future, None)
         if running.future is not None:  # a call is in flight: don't wait for it
             self._kill(running.actor)
             return
@@ -369,20 +375,16 @@ class RayTrialExecutor:
             healthy = bool(ray.get(running.actor.stop.remote(), timeout=10))
         except Exception:
             pass
-        if healthy and reusable and self.reuse_actors and running.future is None:
+        if healthy and reusable and self.reuse_actors:
             self._idle.setdefault(running.key, []).append(running.actor)
         else:
             self._kill(running.actor)
 
     def kill_trial(self, trial: Trial) -> None:
         """Drop a failed trial's actor without asking it anything."""
-        running = self._running.pop(trial.trial_id, None)
-        if running is None:
-            return
-        self._commit(trial.resources, -1)
-        if running.future is not None:
-            self._by_future.pop(running.future, None)
-        self._kill(running.actor)
+        running = self._release(trial)
+        if running is not None:
+            self._kill(running.actor)
 
     def cleanup(self) -> None:
         for running in list(self._running.values()):
