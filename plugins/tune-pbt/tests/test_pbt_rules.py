@@ -100,7 +100,6 @@ def test_quantiles_checkpoint_top_and_exploit_bottom():
     trial_id, checkpoint, config, tag, record = runner.exploits[-1]
     donor_id = checkpoint.value["trial_id"]
     assert donor_id in (trials[3].trial_id, trials[4].trial_id)
-    donor = next(t for t in trials if t.trial_id == donor_id)
     assert config["id_factor"] == 100  # the donor's value is not in the list [100]: resampled from it
     assert config["float_factor"] in (pytest.approx(1.6), pytest.approx(2.4))
     assert config["int_factor"] in (8, 12)

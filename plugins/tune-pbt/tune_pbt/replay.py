@@ -6,7 +6,7 @@ import copy
 import json
 import math
 import os
-from typing import Any, Optional
+from typing import Optional
 
 from tunecore.errors import TuneError
 from tunecore.schedulers import Decision, SchedulerContext, TrialScheduler
