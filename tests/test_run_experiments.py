@@ -241,3 +241,11 @@ def test_analysis_reads_experiment_back(ray_session, results_dir):
     assert analysis.get_best_config("episode_reward_mean", "min") == {"scale": 1}
     df = analysis.dataframe()
     assert sorted(df["config/scale"]) == [1, 2, 5] and set(df["episode_reward_mean"]) == {3, 15, 6}
+
+
+def test_modern_run_form_returns_analysis(ray_session, results_dir):
+    analysis = tune.run(Counter, name="modern", stop={"training_iteration": 2},
+                        config={"scale": tune.grid_search([1, 4])}, local_dir=results_dir, verbose=False,
+                        metric="episode_reward_mean", mode="max")
+    assert len(analysis.trials_run) == 2
+    assert analysis.get_best_config("episode_reward_mean", "max") == {"scale": 4}

@@ -6,7 +6,7 @@ from tunecore.experiment import Experiment
 from tunecore.hookspecs import hookimpl
 from tunecore.registry import register_trainable
 from tunecore.trainable import Trainable
-from tunecore.tune import run_experiments
+from tunecore.tune import run, run_experiments
 from tunecore.analysis import Analysis
 from tunecore.util import get_pinned_object, pin_in_object_store
 
@@ -17,6 +17,7 @@ from tunecore.sample import choice, loguniform, quniform, randint, randn, sample
 __all__ = [
     "Analysis",
     "Trainable",
+    "run",
     "run_experiments",
     "Experiment",
     "TrialError",

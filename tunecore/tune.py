@@ -322,3 +322,32 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
     if failed and raise_on_failed_trial:
         raise TrialsDidNotComplete(failed)
     return trials
+
+
+def run(run_or_experiment: Any, name: Optional[str] = None, *, stop: Any = None, config: Optional[dict] = None,
+        resources_per_trial: Optional[dict] = None, num_samples: int = 1, local_dir: Optional[str] = None,
+        upload_dir: str = "", checkpoint_freq: int = 0, checkpoint_at_end: bool = False, max_failures: int = 3,
+        restore: Optional[str] = None, loggers: Optional[list] = None, sync_period: float = 300.0,
+        seed: Optional[int] = None, **run_kwargs: Any) -> Any:
+    """The one-experiment form Ray Tune users know: ``tune.run(trainable, config=..., ...)``.
+
+    Returns an :class:`tunecore.Analysis` of the experiment, with ``.trials_run`` holding
+    the Trial objects. Keyword arguments not listed go to :func:`run_experiments`
+    (``scheduler``, ``search_alg``, ``metric``, ``mode``, ``resume``, ``verbose``...).
+    """
+    from tunecore.analysis import Analysis
+    from tunecore.registry import trainable_name
+
+    if isinstance(run_or_experiment, Experiment):
+        experiment = run_or_experiment
+    else:
+        run_name = trainable_name(run_or_experiment)
+        experiment = Experiment(name or run_name.replace(":", "_"), run_or_experiment, stop=stop, config=config,
+                                trial_resources=resources_per_trial, num_samples=num_samples, local_dir=local_dir,
+                                upload_dir=upload_dir, checkpoint_freq=checkpoint_freq,
+                                checkpoint_at_end=checkpoint_at_end, max_failures=max_failures, restore=restore,
+                                loggers=loggers, sync_period=sync_period, seed=seed)
+    trials = run_experiments(experiment, **run_kwargs)
+    analysis = Analysis(experiment.dir)
+    analysis.trials_run = trials
+    return analysis
