@@ -50,8 +50,11 @@ class SchedulerContext(Protocol):
         """Take an in-memory checkpoint of a RUNNING trial now (object store, any node)."""
 
     def exploit_trial(self, trial: "Trial", checkpoint: "Checkpoint", config: dict,
-                      experiment_tag: Optional[str] = None) -> None:
-        """Ask that ``trial`` continue from ``checkpoint`` with ``config`` (PBT)."""
+                      experiment_tag: Optional[str] = None, record: Optional[dict] = None) -> None:
+        """Ask that ``trial`` continue from ``checkpoint`` with ``config`` (PBT).
+
+        ``record`` (JSON-able) is appended to ``<trial dir>/events.jsonl``.
+        """
 
 
 def validate_mode(mode: Optional[str]) -> None:
