@@ -297,8 +297,6 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
         runner.save_state()
         runner.printer.table(runner.debug_string(max_rows=None), force=True, in_place=False)
     finally:
-        if old_handler is not None:
-            signal.signal(signal.SIGINT, old_handler)
         try:
             runner.save_state()
         except Exception as exc:  # pragma: no cover - disk full etc.
@@ -312,6 +310,8 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
         if server is not None:
             server.shutdown()
         runner.close()
+        if old_handler is not None:  # only now: a Ctrl-C during the cleanup above still prints the hint
+            signal.signal(signal.SIGINT, old_handler)
     if interrupted["count"]:
         print(f"tunecore: experiment interrupted; state saved in {', '.join(runner.experiment_dirs)}.\n"
               f"tunecore: {_resume_hint()}", file=sys.stderr)
