@@ -202,16 +202,16 @@ def test_node_removed_its_trials_move_and_resume_from_checkpoints(tmp_path):
                           capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-4000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["removed"].get("trials"), f"the node was never removed while a trial ran on it: {out}"
     moved = out["removed"]["trials"]
-    assert moved, "no trial was running on the removed node"
     assert len(out["trials"]) == 4
     for trial_id, t in out["trials"].items():
         assert t["status"] == "TERMINATED", (trial_id, t)
-        assert t["iterations"] == list(range(1, 9)), (trial_id, t)
+        assert t["iterations"] == list(range(1, 21)), (trial_id, t)
         assert t["values"] == t["iterations"], (trial_id, t)  # restored state, not restarted
         if trial_id in moved:
             assert t["num_failures"] >= 1
             assert out["removed_node"] in t["nodes"]
             assert any(n != out["removed_node"] for n in t["nodes"]), t
             k = t["since_restore"].index(1, 1)  # resumed from the checkpoint at iteration k
-            assert k >= 2 and t["since_restore"][k:] == list(range(1, 9 - k)), t
+            assert k >= 2 and t["since_restore"][k:] == list(range(1, 21 - k)), t

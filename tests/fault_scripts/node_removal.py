@@ -33,7 +33,7 @@ def main() -> None:
     removed = {}
 
     def remove_when_busy() -> None:
-        # once a trial on the worker node has a checkpoint (iteration >= 3), remove the node
+        # once a trial on the worker node has a checkpoint (iteration >= 2), remove the node
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             on_worker = [n.split(".")[0] for n in os.listdir(markers) if n.endswith(worker.node_id)]
@@ -45,7 +45,7 @@ def main() -> None:
                 state = None
             if state and on_worker:
                 busy = [t for t in state["trials"] if t["trial_id"] in on_worker and t["status"] == "RUNNING"
-                        and t["checkpoint"] and (t["last_result"] or {}).get("training_iteration", 0) >= 3]
+                        and t["checkpoint"] and (t["last_result"] or {}).get("training_iteration", 0) >= 2]
                 if busy:
                     removed["trials"] = [t["trial_id"] for t in busy]
                     cluster.remove_node(worker)
@@ -62,7 +62,7 @@ def main() -> None:
     try:
         trials = tune.run_experiments(
             {"nodes": {"run": "Steps", "local_dir": local_dir, "checkpoint_freq": 1, "max_failures": 3,
-                       "config": {"iters": 8, "sleep": 0.1, "marker_dir": markers, "i": tune.grid_search(list(range(4)))}}},
+                       "config": {"iters": 20, "sleep": 0.1, "marker_dir": markers, "i": tune.grid_search(list(range(4)))}}},
             verbose=0, raise_on_failed_trial=False)
         out = {"removed_node": worker.node_id, "removed": removed, "trials": {}}
         for t in trials:
