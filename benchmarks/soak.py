@@ -128,8 +128,10 @@ def main() -> None:
         stop.set()
         ray.shutdown()
         shutil.rmtree(local_dir, ignore_errors=True)
-    print(json.dumps(out), flush=True)
+    print(json.dumps(out), file=_REAL_STDOUT, flush=True)
 
 
 if __name__ == "__main__":
+    _REAL_STDOUT = sys.stdout
+    sys.stdout = sys.stderr  # Ray and tunecore chatter: stdout holds only the JSON line
     main()
