@@ -161,6 +161,8 @@ class RayTrialExecutor:
     def __init__(self, queue_trials: bool = False, reuse_actors: bool = True) -> None:
         self.queue_trials = queue_trials
         self.reuse_actors = reuse_actors
+        #: seconds to wait for a worker to take a trial (placement + setup + restore)
+        self.start_timeout = float(os.environ.get("TUNECORE_START_TIMEOUT", "300"))
         self._running: dict[str, _Running] = {}
         self._by_future: dict[Any, str] = {}
         self._idle: dict[tuple, list] = {}
@@ -276,7 +278,7 @@ class RayTrialExecutor:
                 actor = self._get_actor(key)
                 try:
                     info = ray.get(actor.setup.remote(self._class_ref(trial), trial.config, trial.logdir,
-                                                      trial.trial_id, *restore))
+                                                      trial.trial_id, *restore), timeout=self.start_timeout)
                     break
                 except ray.exceptions.RayActorError:
                     if not reused:
