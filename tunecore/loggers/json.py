@@ -6,24 +6,66 @@ import json
 import math
 import os
 import time
-from typing import Any
+from typing import Any, Optional
 
+from tunecore import result as R
 from tunecore.loggers._base import Logger
 from tunecore.util import atomic_write, to_jsonable
+
+
+def trim_results(logdir: Optional[str], iteration: int) -> int:
+    """Drop rows of ``<logdir>/result.json`` after ``iteration`` (and any torn line).
+
+    Called before a trial restarts from a checkpoint at ``iteration`` (0: from
+    scratch), so the rows it logs next do not repeat iterations already logged.
+    The file is rewritten atomically (temp file + rename), and only when something
+    must go.
+
+    Returns:
+        how many rows were dropped.
+    """
+    if not logdir:
+        return 0
+    path = os.path.join(logdir, R.RESULT_FILE)
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.readlines()
+    except FileNotFoundError:
+        return 0
+    kept: list[str] = []
+    dropped = 0
+    for line in lines:
+        try:
+            row = json.loads(line)
+            it = row.get(R.TRAINING_ITERATION) if isinstance(row, dict) else None
+        except ValueError:  # a line torn by a crash mid-write
+            dropped += 1
+            continue
+        if isinstance(it, (int, float)) and it > iteration:
+            dropped += 1
+            continue
+        kept.append(line if line.endswith("\n") else line + "\n")
+    if dropped:
+        atomic_write(path, "".join(kept))
+    return dropped
 
 
 class JsonLogger(Logger):
     """The core's logger, always on unless a spec's ``loggers`` leaves out ``"json"``.
 
     Results are appended to an open file and flushed at most every
-    ``flush_interval`` seconds (and on flush/close), not once per result.
+    ``flush_interval`` seconds (and on flush/close), not once per result. A trial
+    restarting from iteration ``k`` (``restore_iteration``) first drops the rows
+    after ``k``, so no iteration appears twice.
     """
 
     flush_interval = 1.0
 
     def _init(self) -> None:
         self.write_params()
-        self._file = open(os.path.join(self.logdir, "result.json"), "a", encoding="utf-8")
+        if self.restore_iteration is not None:
+            trim_results(self.logdir, self.restore_iteration)
+        self._file = open(os.path.join(self.logdir, R.RESULT_FILE), "a", encoding="utf-8")
         self._last_flush = time.monotonic()
 
     def write_params(self) -> None:
