@@ -287,12 +287,12 @@ class TrialRunner:
     def _start(self, trial: Trial) -> None:
         self._logdir(trial)
         if trial.trial_id not in self._loggers:
-            # (re)starting from a checkpoint at iteration k (0: from scratch): drop the rows
-            # logged after k by an earlier run, so no iteration appears twice in result.json
-            from tunecore.state import restore_iteration, trim_results
+            # (re)starting from a checkpoint at iteration k (0: from scratch): each logger drops
+            # what an earlier run logged after k (Logger.restore_iteration), so no iteration repeats
+            from tunecore.state import restore_iteration
 
-            trim_results(trial.logdir, restore_iteration(trial.checkpoint if trial.has_checkpoint() else None))
-            self._loggers[trial.trial_id] = self._make_loggers(trial)
+            with Logger.restoring(restore_iteration(trial.checkpoint if trial.has_checkpoint() else None)):
+                self._loggers[trial.trial_id] = self._make_loggers(trial)
         checkpoint = trial.checkpoint if trial.has_checkpoint() else None
         trial.status = TrialStatus.RUNNING
         self._state_dirty = True
