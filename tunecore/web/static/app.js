@@ -431,13 +431,19 @@ function describe(ev, names) {
     const at = ev.iteration !== null && ev.iteration !== undefined ? ` at iteration ${ev.iteration}` : "";
     return ["stop-request", `${who} stopped on request (dashboard or API)${at}`];
   }
+  if ((kind === "stopped" || kind === "paused") && ev.by === "scheduler") {  // recorded by the runner
+    const at = ev.iteration !== null && ev.iteration !== undefined ? ` at iteration ${ev.iteration}` : "";
+    const by = ev.scheduler ? ` by ${ev.scheduler}` : " by the scheduler";
+    return kind === "stopped" ? ["stopped", `${who} stopped early${by}${at}`] : ["paused", `${who} paused${by}${at}`];
+  }
   if (kind === "status") {
     const at = ev.iteration !== null && ev.iteration !== undefined ? ` at iteration ${ev.iteration}` : "";
-    if (ev.to === "PAUSED") return ["paused", `${who} paused${at}`];
+    const recorded = (what) => state.events.some((e) => e.t === ev.t && (e.event || e.type) === what && e.by === "scheduler");
+    if (ev.to === "PAUSED") return recorded("paused") ? [null, null] : ["paused", `${who} paused${at}`];
     if (ev.to === "RUNNING" && ev.from === "PAUSED") return ["resumed", `${who} resumed${at}`];
     if (ev.to === "ERROR") return ["error", `${who} failed${at}`];
     if (ev.to === "TERMINATED") {
-      if (state.events.some((e) => e.t === ev.t && e.type === "stop_request")) return [null, null];
+      if (state.events.some((e) => e.t === ev.t && e.type === "stop_request") || recorded("stopped")) return [null, null];
       const t = state.trials.find((x) => x.id === ev.t);
       return t && earlyStopped(t) ? ["stopped", `${who} stopped early${at}`] : [null, null];  // a natural end
     }
@@ -458,7 +464,8 @@ function drawEvents() {
     if (items.length >= 300) break;
   }
   // trials found already stopped (e.g. an experiment on disk): their early stop is a decision too
-  const covered = new Set(state.events.filter((e) => e.type === "status" && e.to === "TERMINATED").map((e) => e.t));
+  const covered = new Set(state.events.filter((e) => (e.type === "status" && e.to === "TERMINATED") ||
+    ((e.event || e.type) === "stopped" && e.by === "scheduler")).map((e) => e.t));
   for (const t of state.trials) {
     if (earlyStopped(t) && !covered.has(t.id) && items.length < 300) {
       items.push(el("li", { "data-kind": "stopped" }, el("span", { class: "kind kind-stopped", text: "stopped" }),
