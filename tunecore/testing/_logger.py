@@ -31,7 +31,9 @@ class LoggerContract:
     Subclass it in a ``Test...`` class and provide a ``make_logger`` fixture returning
     a factory ``make_logger(config, logdir, trial) -> Logger`` (how the runner builds
     one per trial). Override :meth:`read_back` to parse what the logger wrote, so the
-    suite also checks the content, not only that files grew::
+    suite also checks the content, not only that files grew (including that a logger
+    built with a restore point ``k``, see :meth:`Logger.restoring`, drops the rows an
+    earlier run wrote after ``k``)::
 
         class TestMyLogger(LoggerContract):
             @pytest.fixture
@@ -51,7 +53,8 @@ class LoggerContract:
     def read_back(self, logdir: str) -> Optional[list[dict]]:
         """The results as read from ``logdir``, one dict each, or None if not checkable.
 
-        Each dict must hold at least ``training_iteration`` as written.
+        Each dict must hold at least ``training_iteration`` as written; the restart
+        tests also compare the ``generation`` metric when the dicts hold it.
         """
         return None
 
@@ -146,3 +149,46 @@ class LoggerContract:
         logger.on_result(make_result(trial, 2))
         logger.close()
         self._check_rows(logdir, [1, 2])
+
+    # -- restarts from a checkpoint (Logger.restore_iteration) -----------------------------
+    def _run(self, make_logger, trial, logdir, restore: Optional[int], iterations, generation: float) -> None:
+        with Logger.restoring(restore):
+            logger = make_logger(trial.config, logdir, trial)
+        try:
+            if isinstance(logger, Logger):
+                assert logger.restore_iteration == restore, \
+                    f"built inside Logger.restoring({restore}), the logger has restore_iteration=" \
+                    f"{logger.restore_iteration!r}: does its __init__ call Logger.__init__?"
+            for i in iterations:
+                logger.on_result(make_result(trial, i, generation=generation))
+        finally:
+            logger.close()
+
+    def _check_restart(self, logdir: str, expected: list[tuple[int, float]]) -> None:
+        self._check_rows(logdir, [it for it, _ in expected])
+        rows = self.read_back(logdir)
+        if rows is None:
+            return
+        for row, (it, generation) in zip(rows, expected):
+            value = row.get("generation")
+            if value not in (None, ""):
+                assert float(value) == generation, \
+                    f"iteration {it}: read back generation {value}, the run that logged it last wrote {generation}"
+
+    @pytest.mark.parametrize("restore", [2, 0, 5])
+    def test_restart_drops_rows_after_the_restore_point(self, make_logger, trial_and_logdir, restore):
+        """A trial restarting from iteration k (0: from scratch) ends with rows 1..k, then the new rows."""
+        trial, logdir = trial_and_logdir
+        self._run(make_logger, trial, logdir, None, range(1, 6), 1.0)
+        self._check_restart(logdir, [(i, 1.0) for i in range(1, 6)])
+        new = range(restore + 1, restore + 3)
+        self._run(make_logger, trial, logdir, restore, new, 2.0)
+        self._check_restart(logdir, [(i, 1.0) for i in range(1, restore + 1)] + [(i, 2.0) for i in new])
+
+    def test_two_restarts_in_a_row(self, make_logger, trial_and_logdir):
+        """Restart at 3, log 4..6, restart at 4 (an older checkpoint), log 5..7: 1..7 once each."""
+        trial, logdir = trial_and_logdir
+        self._run(make_logger, trial, logdir, None, range(1, 6), 1.0)
+        self._run(make_logger, trial, logdir, 3, range(4, 7), 2.0)
+        self._run(make_logger, trial, logdir, 4, range(5, 8), 3.0)
+        self._check_restart(logdir, [(1, 1.0), (2, 1.0), (3, 1.0), (4, 2.0), (5, 3.0), (6, 3.0), (7, 3.0)])

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
 import tempfile
 import time
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -33,6 +34,58 @@ def _cell(value: Any) -> Any:
     return to_jsonable(value)
 
 
+def _iteration(cell: str) -> Optional[float]:
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def trim_progress(path: str, iteration: int) -> int:
+    """Drop the rows of the CSV file at ``path`` whose ``training_iteration`` > ``iteration``.
+
+    The header stays; so do rows without a readable ``training_iteration``. A row
+    torn by a crash mid-write (the file does not end with a newline, or the row is
+    shorter or longer than the header) goes too. The file is rewritten atomically
+    (temp file + rename), and only when something must go.
+
+    Returns:
+        how many rows were dropped.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return 0
+    if not text:
+        return 0
+    rows = list(csv.reader(io.StringIO(text)))
+    if not text.endswith("\n"):
+        if len(rows) <= 1:  # even the header is torn: start the file anew
+            atomic_write(path, "")
+            return 0
+        rows.pop()
+        dropped = 1
+    else:
+        dropped = 0
+    header, body = rows[0], rows[1:]
+    column = header.index("training_iteration") if "training_iteration" in header else None
+    kept = []
+    for row in body:
+        value = _iteration(row[column]) if column is not None and len(row) == len(header) else None
+        if len(row) != len(header) or (value is not None and value > iteration):
+            dropped += 1
+        else:
+            kept.append(row)
+    if dropped:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(kept)
+        atomic_write(path, out.getvalue())
+    return dropped
+
+
 class CSVLogger(Logger):
     """Writes ``progress.csv`` in the trial folder, with nested keys flattened (``info/loss``).
 
@@ -40,7 +93,9 @@ class CSVLogger(Logger):
     widens the header (the file is rewritten atomically with the new column, empty
     in earlier rows; rare), otherwise rows are appended to a file kept open and
     flushed at most every ``flush_interval`` seconds and on ``flush``/``close``.
-    A trial that resumes in the same folder appends under the existing header.
+    A trial that resumes in the same folder appends under the existing header; one
+    that restarts from a checkpoint at iteration ``k`` (``restore_iteration``) first
+    drops the rows after ``k`` (atomically), so no iteration appears twice.
     ``params.json`` is written too if no other logger wrote it.
     """
 
@@ -53,6 +108,8 @@ class CSVLogger(Logger):
         params = os.path.join(self.logdir, "params.json")
         if not os.path.exists(params):
             self._write_params()
+        if self.restore_iteration is not None:
+            trim_progress(self.path, self.restore_iteration)
         self._fields: list[str] = []
         if os.path.exists(self.path) and os.path.getsize(self.path) > 0:
             with open(self.path, newline="", encoding="utf-8") as f:

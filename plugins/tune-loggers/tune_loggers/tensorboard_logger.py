@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import glob
+import json
 import math
 import numbers
 import os
@@ -54,6 +57,55 @@ def step_of(result: dict) -> int:
     return int(iteration) if iteration is not None and math.isfinite(iteration) else 0
 
 
+def _row_at(logdir: str, iteration: int) -> Optional[dict]:
+    """The last row logged for ``iteration`` in ``result.json``, else ``progress.csv``, else None."""
+    try:
+        with open(os.path.join(logdir, "result.json"), encoding="utf-8") as f:
+            lines = f.readlines()
+    except OSError:
+        lines = []
+    for line in reversed(lines):  # the rows after a restore point are the last ones
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and _number(row.get("training_iteration")) == iteration:
+            return row
+    try:
+        with open(os.path.join(logdir, "progress.csv"), newline="", encoding="utf-8") as f:
+            found = None
+            for row in csv.DictReader(f):
+                try:
+                    if float(row.get("training_iteration") or "nan") == iteration:
+                        found = row
+                except ValueError:
+                    continue
+    except OSError:
+        return None
+    if found is None:
+        return None
+    out: dict[str, float] = {}
+    for key in ("timesteps_total", "training_iteration"):
+        try:
+            out[key] = float(found.get(key) or "nan")
+        except ValueError:
+            pass
+    return out
+
+
+def purge_step_of(logdir: str, iteration: int) -> Optional[int]:
+    """The first step that a trial restarting from ``iteration`` may log again.
+
+    ``0`` for a start from scratch; else one past the step of the row logged at
+    ``iteration`` (read from ``result.json`` or ``progress.csv``); None when no such
+    row is found.
+    """
+    if iteration <= 0:
+        return 0
+    row = _row_at(logdir, iteration)
+    return None if row is None else step_of(row) + 1
+
+
 def hparams_of(config: dict) -> dict[str, Any]:
     """The trial's config as HParams values: nested keys flattened, odd values as text."""
     out: dict[str, Any] = {}
@@ -77,6 +129,15 @@ class TensorBoardLogger(Logger):
     ``timesteps_total`` (else ``training_iteration``). On close, the trial's
     hyperparameters and the tags of its final metrics are written as an HParams
     session, so TensorBoard's HParams view compares trials by their last values.
+
+    A trial that restarts from a checkpoint at iteration ``k`` (``restore_iteration``)
+    writes a new event file starting with a ``SessionLog.START`` event at the first
+    step after ``k`` (tensorboardX's ``purge_step``): TensorBoard then discards the
+    events of earlier files at that step or later, so the replayed iterations are
+    not shown twice and the new values win. The step after ``k`` is one past the
+    step of row ``k`` in ``result.json``/``progress.csv``; without either, the step of
+    the first new result. Event file names sort in the order they were opened
+    (TensorBoard reads a folder's files in name order).
     """
 
     default_enabled = True
@@ -84,18 +145,36 @@ class TensorBoardLogger(Logger):
 
     def _init(self) -> None:
         from tensorboardX.event_file_writer import EventsWriter
-        from tensorboardX.proto.event_pb2 import Event
+        from tensorboardX.proto.event_pb2 import Event, SessionLog
         from tensorboardX.proto.summary_pb2 import Summary
 
-        self._event_cls, self._summary_cls = Event, Summary
+        self._event_cls, self._summary_cls, self._session_log_cls = Event, Summary, SessionLog
         os.makedirs(self.logdir, exist_ok=True)
+        earlier = glob.glob(os.path.join(glob.escape(self.logdir), "events.out.tfevents.*"))
         # Synchronous writes (tensorboardX's SummaryWriter queues events through a
-        # multiprocessing queue and its flush() does not wait for them); a suffix keeps
-        # two writers opened in the same second from sharing a file name.
-        self._events = EventsWriter(os.path.join(self.logdir, "events"), "." + uuid.uuid4().hex[:8])
+        # multiprocessing queue and its flush() does not wait for them). The file name is
+        # events.out.tfevents.<seconds>.<host><suffix>: a suffix starting with the time in
+        # ns keeps two writers opened in the same second apart and in opening order.
+        suffix = f".{time.time_ns():020d}.{uuid.uuid4().hex[:6]}"
+        self._events = EventsWriter(os.path.join(self.logdir, "events"), suffix)
         self._final: dict[str, float] = {}
         self._closed = False
         self._last_flush = time.monotonic()
+        #: True until the START event of a restart is written (its step comes from the first result).
+        self._purge_pending = False
+        if self.restore_iteration is not None and earlier:
+            step = purge_step_of(self.logdir, self.restore_iteration)
+            if step is None:
+                self._purge_pending = True
+            else:
+                self._purge(step)
+
+    def _purge(self, step: int) -> None:
+        """Tell TensorBoard to forget the earlier files' events at ``step`` or later."""
+        SessionLog = self._session_log_cls
+        self._events.write_event(self._event_cls(wall_time=time.time(), step=step,
+                                                 session_log=SessionLog(status=SessionLog.START)))
+        self._purge_pending = False
 
     def on_result(self, result: dict) -> None:
         self.on_results([result])
@@ -109,6 +188,8 @@ class TensorBoardLogger(Logger):
             scalars = scalars_of(result)
             if not scalars:
                 continue
+            if self._purge_pending:
+                self._purge(step_of(result))
             self._final.update(scalars)
             summary = Summary(value=[Summary.Value(tag=tag, simple_value=value)
                                      for tag, value in scalars.items()])
