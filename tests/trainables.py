@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
 import tunecore as tune
+from tunecore.testing import StepTrainable
 
 
-class Counter(tune.Trainable):
+class Counter(StepTrainable):
     """Counts iterations; reward = step * config['scale']; checkpoints its counter."""
 
     def _setup(self, config):
@@ -29,15 +29,6 @@ class Counter(tune.Trainable):
         return {"episode_reward_mean": self.step * self.config.get("scale", 1), "step": self.step,
                 "timesteps_this_iter": 10}
 
-    def _save(self, checkpoint_dir):
-        path = os.path.join(checkpoint_dir, "state.json")
-        with open(path, "w") as f:
-            json.dump({"step": self.step}, f)
-        return path
-
-    def _restore(self, path):
-        with open(path) as f:
-            self.step = json.load(f)["step"]
 
 
 class LegacySetup(tune.Trainable):

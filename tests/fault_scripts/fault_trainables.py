@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
-import tunecore as tune
+from tunecore.testing import StepTrainable
 
 
-class Steps(tune.Trainable):
+class Steps(StepTrainable):
     """``value == step`` after every iteration, so a bad restore shows in the results.
 
     config: ``iters`` (done after this many), ``sleep`` (seconds per iteration),
@@ -30,12 +29,3 @@ class Steps(tune.Trainable):
         time.sleep(self.config.get("sleep", 0.05))
         return {"value": self.step, "done": self.step >= self.config["iters"]}
 
-    def _save(self, checkpoint_dir):
-        path = os.path.join(checkpoint_dir, "state.json")
-        with open(path, "w") as f:
-            json.dump({"step": self.step}, f)
-        return path
-
-    def _restore(self, path):
-        with open(path) as f:
-            self.step = json.load(f)["step"]

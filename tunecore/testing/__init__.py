@@ -21,6 +21,7 @@ from tunecore.testing._logger import LoggerContract
 from tunecore.testing._scheduler import SchedulerContract
 from tunecore.testing._searcher import SearcherContract
 from tunecore.testing._syncer import SyncerContract
+from tunecore.testing._trainables import StepTrainable
 
 __all__ = [
     "FakeContext",
@@ -28,6 +29,7 @@ __all__ = [
     "LoggerContract",
     "SchedulerContract",
     "SearcherContract",
+    "StepTrainable",
     "SyncerContract",
     "make_result",
     "make_trial",

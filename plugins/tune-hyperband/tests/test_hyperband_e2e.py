@@ -12,27 +12,15 @@ from tunecore import TuneError, run_experiments
 from tunecore.trial import TrialStatus
 
 from tune_hyperband import HyperBandScheduler
+from tunecore.testing import StepTrainable
 
 
-class StepCounter(tune.Trainable):
+class StepCounter(StepTrainable):
     """reward = quality * step; the step counter lives in the checkpoint."""
-
-    def _setup(self, config):
-        self.step = 0
 
     def _train(self):
         self.step += 1
         return {"episode_reward_mean": self.config["quality"] * self.step, "step": self.step}
-
-    def _save(self, checkpoint_dir):
-        path = os.path.join(checkpoint_dir, "state.json")
-        with open(path, "w") as f:
-            json.dump({"step": self.step}, f)
-        return path
-
-    def _restore(self, path):
-        with open(path) as f:
-            self.step = json.load(f)["step"]
 
 
 def rows(trial):

@@ -14,9 +14,10 @@ import pandas as pd
 
 import tunecore as tune
 from tunecore.trial import TrialStatus
+from tunecore.testing import StepTrainable
 
 
-class Slowish(tune.Trainable):
+class Slowish(StepTrainable):
     def _setup(self, config):
         self.step = 0
 
@@ -25,15 +26,6 @@ class Slowish(tune.Trainable):
         time.sleep(0.1)
         return {"value": self.step}
 
-    def _save(self, checkpoint_dir):
-        path = os.path.join(checkpoint_dir, "state.json")
-        with open(path, "w") as f:
-            json.dump({"step": self.step}, f)
-        return path
-
-    def _restore(self, path):
-        with open(path) as f:
-            self.step = json.load(f)["step"]
 
 
 def _local_listing(root) -> dict:
