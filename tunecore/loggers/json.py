@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
-from typing import Any, Optional
+from typing import Optional
 
 from tunecore import result as R
 from tunecore.loggers._base import Logger
