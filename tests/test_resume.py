@@ -13,7 +13,8 @@ import pytest
 
 import tunecore as tune
 from tunecore.errors import TuneError
-from tunecore.state import restore_iteration, trim_results
+from tunecore.loggers.json import trim_results
+from tunecore.state import restore_iteration
 from tunecore.trial import Checkpoint
 
 SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fault_scripts")

@@ -61,7 +61,9 @@ def tunecore_register_loggers(register: Register) -> None:
     :class:`tunecore.loggers.Logger` subclass, constructed once per trial as
     ``factory(config, logdir, trial)``. Loggers whose class sets
     ``default_enabled = True`` are on for every experiment that does not list
-    ``loggers`` explicitly. The return value is ignored.
+    ``loggers`` explicitly. When a trial restarts from a checkpoint, its new loggers
+    see ``self.restore_iteration`` (see ``Logger.restoring``) and drop what they logged
+    after it. The return value is ignored.
     """
 
 

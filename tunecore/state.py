@@ -6,8 +6,8 @@ is cached until the trial changes, so finished and waiting trials are not
 re-serialized: with 1,000 trials a write costs a string join and one file write,
 not 1,000 ``json.dumps`` calls (see ``benchmarks/state_overhead.py``).
 
-On resume, :func:`trim_results` makes a trial's ``result.json`` agree with the
-checkpoint it restarts from, so no iteration is ever logged twice.
+On resume, each logger drops what it logged after the checkpoint a trial restarts
+from (``Logger.restore_iteration``), so no iteration is ever logged twice.
 """
 
 from __future__ import annotations
@@ -232,39 +232,3 @@ def restore_iteration(checkpoint: Optional[Checkpoint]) -> int:
         except (OSError, ValueError, KeyError, TypeError):
             pass
     return int(checkpoint.iteration or 0)
-
-
-def trim_results(logdir: Optional[str], iteration: int) -> int:
-    """Drop rows of ``<logdir>/result.json`` after ``iteration`` (and any torn last line).
-
-    Called before a trial restarts from a checkpoint at ``iteration`` (0: from
-    scratch), so the rows it logs next do not repeat iterations already logged.
-    The file is rewritten atomically, and only when something must go.
-
-    Returns:
-        how many rows were dropped.
-    """
-    if not logdir:
-        return 0
-    path = os.path.join(logdir, R.RESULT_FILE)
-    try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.readlines()
-    except FileNotFoundError:
-        return 0
-    kept: list[str] = []
-    dropped = 0
-    for line in lines:
-        try:
-            row = json.loads(line)
-            it = row.get(R.TRAINING_ITERATION) if isinstance(row, dict) else None
-        except ValueError:  # a line torn by a crash mid-write
-            dropped += 1
-            continue
-        if isinstance(it, (int, float)) and it > iteration:
-            dropped += 1
-            continue
-        kept.append(line if line.endswith("\n") else line + "\n")
-    if dropped:
-        atomic_write(path, "".join(kept))
-    return dropped
