@@ -10,7 +10,8 @@ each callback), so the decisions are the ones a real run would act on. The same
 benchmark, with the same configurations and seeds, drives Ray Tune's own
 ``ASHAScheduler`` and ``HyperBandScheduler`` when ``ray.tune`` is importable.
 
-Run: ``python benchmarks/hyperband_efficiency.py [--seeds 10]``. Prints one JSON line.
+Run: ``python benchmarks/hyperband_efficiency.py [--seeds 10] [--per-seed]``. Prints one JSON line;
+the verdict also counts per-seed wins, ties and losses against each Ray Tune comparator.
 """
 
 from __future__ import annotations
@@ -188,9 +189,13 @@ class Simulation:
         seen = [i for i, t in enumerate(self.trials) if t.last_result is not None]
         pick = max(seen, key=lambda i: self.trials[i].last_result[METRIC])
         found = finals[pick]
+        # What the run itself delivers: the picked trial's accuracy at the last iteration
+        # it actually trained (Ray Tune's HyperBand stops its finalists before max_t).
+        trained = float(self.configs[pick].curve[self.done[pick] - 1])
         full = sum(1 for d in self.done if d >= MAX_T)
         unfinished = sum(1 for t in self.trials if t.status != self.status("TERMINATED"))
         return {"found": round(found, 4), "best": round(best, 4), "ratio": round(found / best, 4),
+                "trained_ratio": round(trained / best, 4),
                 "picked_iterations": self.done[pick], "iterations": self.iterations,
                 "fraction": round(self.iterations / (MAX_T * len(self.configs)), 4),
                 "full_runs": full, "unfinished": unfinished, "sim_time": round(self.now, 1)}
@@ -211,7 +216,7 @@ def _ours(kind: str, **settings: Any) -> tuple[Callable[[], Any], Callable[[int]
     return build, make_trial, lambda name: TrialStatus(name), True
 
 
-def _ray(kind: str, settings: str) -> tuple[Callable[[], Any], Callable[[int], Any], Callable[[str], Any], bool]:
+def _ray(kind: str, settings: str = "defaults") -> tuple[Callable[[], Any], Callable[[int], Any], Callable[[str], Any], bool]:
     from ray.tune.schedulers import ASHAScheduler, HyperBandScheduler
 
     def build() -> Any:
@@ -223,7 +228,10 @@ def _ray(kind: str, settings: str) -> tuple[Callable[[], Any], Callable[[int], A
                 return ASHAScheduler(metric=METRIC, mode="max", max_t=MAX_T, grace_period=o._grace_period,
                                      reduction_factor=o._reduction_factor, brackets=o.num_brackets)
             return ASHAScheduler(metric=METRIC, mode="max", max_t=MAX_T)
-        return HyperBandScheduler(metric=METRIC, mode="max", max_t=MAX_T)
+        # "to_max_t": finalists train to max_t (the experiment's stop) as tunecore's do;
+        # Ray's default stops them at their last milestone r0 * eta**k (81 or 99 here).
+        return HyperBandScheduler(metric=METRIC, mode="max", max_t=MAX_T,
+                                  stop_last_trials=settings != "to_max_t")
 
     return build, SimTrial, lambda name: name, False
 
@@ -245,6 +253,7 @@ def aggregate(rows: list[dict]) -> dict:
     fracs = [r["fraction"] for r in rows]
     return {
         "mean_ratio": round(float(np.mean(ratios)), 4),
+        "mean_trained_ratio": round(float(np.mean([r["trained_ratio"] for r in rows])), 4),
         "min_ratio": round(float(np.min(ratios)), 4),
         "mean_fraction": round(float(np.mean(fracs)), 4),
         "max_fraction": round(float(np.max(fracs)), 4),
@@ -253,6 +262,20 @@ def aggregate(rows: list[dict]) -> dict:
         "unfinished": sum(r["unfinished"] for r in rows),
         "runs": len(rows),
     }
+
+
+def head_to_head(ours: list[dict], theirs: list[dict]) -> dict:
+    """Per-seed wins/ties/losses of ``ours`` against ``theirs`` (same configs, same seed)."""
+    def tally(key: str, better: Callable[[float, float], bool]) -> dict:
+        pairs = [(a[key], b[key]) for a, b in zip(ours, theirs)]
+        wins = sum(better(a, b) for a, b in pairs)
+        ties = sum(a == b for a, b in pairs)
+        return {"wins": wins, "ties": ties, "losses": len(pairs) - wins - ties}
+
+    return {"accuracy": tally("ratio", lambda a, b: a > b),
+            "iterations": tally("iterations", lambda a, b: a < b),
+            "both_ok": sum(a["ratio"] >= b["ratio"] and a["iterations"] <= b["iterations"]
+                           for a, b in zip(ours, theirs))}
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -273,6 +296,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         variants["ray_asha_same_settings"] = lambda: _ray("asha", "same")
         variants["ray_asha_defaults"] = lambda: _ray("asha", "defaults")
         variants["ray_hyperband"] = lambda: _ray("hyperband", "defaults")
+        variants["ray_hyperband_to_max_t"] = lambda: _ray("hyperband", "to_max_t")
         ray_error = None
     except ImportError as exc:  # pragma: no cover - depends on the environment
         ray_error = str(exc)
@@ -296,11 +320,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         verdict[ours] = {"within_2pct": agg["mean_ratio"] >= 0.98, "under_third": agg["mean_fraction"] <= 1 / 3,
                          "no_unfinished_trials": agg["unfinished"] == 0}
     for ours, theirs in (("tunecore_asha", "ray_asha_same_settings"), ("tunecore_hyperband", "ray_hyperband"),
-                         ("tunecore_asha", "ray_asha_defaults")):
+                         ("tunecore_hyperband", "ray_hyperband_to_max_t"), ("tunecore_asha", "ray_asha_defaults")):
         if theirs in figures:
             verdict[f"{ours}_vs_{theirs}"] = {
                 "at_least_as_accurate": figures[ours]["mean_ratio"] >= figures[theirs]["mean_ratio"],
                 "no_more_iterations": figures[ours]["mean_fraction"] <= figures[theirs]["mean_fraction"],
+                "per_seed": head_to_head(results[ours], results[theirs]),
             }
     figures["verdict"] = verdict
     figures["seconds"] = round(time.perf_counter() - start, 2)
