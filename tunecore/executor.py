@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import socket
 import sys
-import threading
 import time
-from dataclasses import dataclass, field
+import traceback
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from tunecore import result as R
@@ -63,6 +63,7 @@ class _Worker:
 
     def __init__(self) -> None:
         self.trainable: Any = None
+        self.setup_error: Optional[str] = None
         self._no_gpu_env()
 
     def _no_gpu_env(self) -> None:
@@ -75,11 +76,16 @@ class _Worker:
               restore_kind: Optional[str] = None, restore_value: Any = None) -> dict:
         """Host a new trainable; ``restore_value`` (an ObjectRef for memory checkpoints)
         is a top-level argument so Ray resolves it to the bytes."""
-        os.makedirs(logdir, exist_ok=True)
-        os.chdir(logdir)
-        self.trainable = cls(config=config, logdir=logdir, trial_id=trial_id)
-        if restore_kind is not None:
-            self._restore(restore_kind, restore_value)
+        self.trainable, self.setup_error = None, None
+        try:
+            os.makedirs(logdir, exist_ok=True)
+            os.chdir(logdir)
+            self.trainable = cls(config=config, logdir=logdir, trial_id=trial_id)
+            if restore_kind is not None:
+                self._restore(restore_kind, restore_value)
+        except BaseException as exc:  # reported by the fetch queued behind this call
+            self.setup_error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+            raise
         return {"hostname": socket.gethostname(), "pid": os.getpid(),
                 "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
 
@@ -92,6 +98,8 @@ class _Worker:
     def fetch(self) -> tuple[list, bool]:
         from tunecore.trainable import FunctionRunner
 
+        if self.setup_error is not None:
+            raise TrialError(f"Trial failed to start: {self.setup_error}")
         t = self.trainable
         if isinstance(t, FunctionRunner):
             pending = getattr(t, "_pending_error", None)
@@ -141,6 +149,10 @@ class _Running:
     actor: Any
     key: tuple
     future: Any = None
+    reused: bool = False  # the worker came from the idle pool
+    started: bool = False  # a first result (or error) came back
+    restore: tuple = (None, None)
+    started_at: float = 0.0
 
 
 @dataclass
@@ -239,17 +251,26 @@ class RayTrialExecutor:
             self._class_refs[trial.trainable_name] = cached
         return cached[1]
 
-    def _get_actor(self, key: tuple) -> Any:
+    def _get_actor(self, key: tuple) -> tuple[Any, bool]:
+        """A worker for resources ``key``: an idle one that stopped cleanly, else a new one."""
+        import ray
+
         pool = self._idle.get(key)
-        if pool:
-            return pool.pop()
+        while pool:
+            actor, stopped = pool.pop()
+            try:
+                if ray.get(stopped, timeout=10):  # done long ago in practice
+                    return actor, True
+            except Exception:
+                pass
+            self._kill(actor)
         # free resources held by idle workers of other shapes before creating one
         for other in list(self._idle):
-            for actor in self._idle.pop(other):
+            for actor, _ in self._idle.pop(other):
                 self._kill(actor)
         cpu, gpu = key
         return self._remote_cls().options(num_cpus=cpu, num_gpus=gpu, max_restarts=0,
-                                          max_concurrency=1).remote()
+                                          max_concurrency=1).remote(), False
 
     @staticmethod
     def _kill(actor: Any) -> None:
@@ -261,39 +282,36 @@ class RayTrialExecutor:
             pass
 
     def start_trial(self, trial: Trial, checkpoint: Optional[Checkpoint] = None) -> None:
-        """Create (or reuse) the trial's actor, restore it if needed, launch its first fetch.
+        """Give the trial a worker (reused or new) and queue its setup, restore and first fetch.
 
-        Raises TrialError when the actor cannot be set up (the ledger is left balanced).
+        Nothing waits here: the calls run in order on the actor, and a failure in setup
+        comes back as the first fetch's error (``TrialError: Trial failed to start``).
+        Raises TrialError only when no worker can be had at all.
         """
-        import ray
-
         key = (trial.resources.cpu, trial.resources.gpu)
-        self._commit(trial.resources, +1)
         ckpt = checkpoint or (trial.checkpoint if trial.has_checkpoint() else None)
         restore = (ckpt.storage, ckpt.value) if ckpt is not None else (None, None)
-        actor = None
+        self._commit(trial.resources, +1)
         try:
-            for _ in range(len(self._idle.get(key, [])) + 1):
-                reused = bool(self._idle.get(key))
-                actor = self._get_actor(key)
-                try:
-                    info = ray.get(actor.setup.remote(self._class_ref(trial), trial.config, trial.logdir,
-                                                      trial.trial_id, *restore), timeout=self.start_timeout)
-                    break
-                except ray.exceptions.RayActorError:
-                    if not reused:
-                        raise
-                    self._kill(actor)  # an idle worker that died (e.g. its node left): next one
-                    actor = None
+            actor, reused = self._get_actor(key)
         except Exception as exc:
             self._commit(trial.resources, -1)
-            if actor is not None:
-                self._kill(actor)
             raise TrialError(f"Trial {trial} failed to start: {_describe(exc)}") from exc
-        trial.location = (info["hostname"], info["pid"])
-        running = _Running(trial, actor, key)
+        running = _Running(trial, actor, key, reused=reused, restore=restore, started_at=time.monotonic())
         self._running[trial.trial_id] = running
+        self._setup(running)
+
+    def _setup(self, running: _Running) -> None:
+        trial = running.trial
+        running.actor.setup.remote(self._class_ref(trial), trial.config, trial.logdir, trial.trial_id,
+                                   *running.restore)
         self._launch(running)
+
+    def _replace_dead_worker(self, running: _Running) -> None:
+        """A pooled worker died while idle (e.g. its node left): start over on a new one."""
+        self._kill(running.actor)
+        running.actor, running.reused = self._get_actor(running.key)
+        self._setup(running)
 
     def _launch(self, running: _Running) -> None:
         running.future = running.actor.fetch.remote()
@@ -315,6 +333,9 @@ class RayTrialExecutor:
         futures = list(self._by_future)
         if not futures:
             return []
+        late = self._not_started_in_time()
+        if late:
+            return late
         ready, rest = ray.wait(futures, num_returns=1, timeout=timeout)
         if not ready:
             return []
@@ -329,9 +350,36 @@ class RayTrialExecutor:
                 continue
             running.future = None
             try:
-                out.append((running.trial, ray.get(fut), None))
-            except Exception as exc:  # the trainable raised or the worker died
+                payload = ray.get(fut)
+            except ray.exceptions.RayActorError as exc:
+                if running.reused and not running.started:
+                    self._replace_dead_worker(running)
+                    continue
                 out.append((running.trial, None, exc))
+                continue
+            except Exception as exc:  # the trainable raised
+                out.append((running.trial, None, exc))
+                continue
+            running.started = True
+            results = payload[0]
+            if results:
+                last = results[-1]
+                running.trial.location = (last.get("hostname"), last.get("pid"))
+            out.append((running.trial, payload, None))
+        return out
+
+    def _not_started_in_time(self) -> list[tuple[Trial, Any, Optional[BaseException]]]:
+        """Trials whose worker has not answered within ``start_timeout`` (e.g. unplaceable)."""
+        now = time.monotonic()
+        out = []
+        for running in list(self._running.values()):
+            if not running.started and now - running.started_at > self.start_timeout:
+                if running.future is not None:
+                    self._by_future.pop(running.future, None)
+                    running.future = None
+                out.append((running.trial, None, TrialError(
+                    f"Trial {running.trial} did not start within {self.start_timeout:.0f} s (no worker could "
+                    "be placed, or its setup hangs); raise TUNECORE_START_TIMEOUT if that is expected.")))
         return out
 
     def save(self, trial: Trial, storage: str = Checkpoint.DISK) -> Checkpoint:
@@ -372,14 +420,14 @@ class RayTrialExecutor:
         if running.future is not None:  # a call is in flight: don't wait for it
             self._kill(running.actor)
             return
-        healthy = False
-        try:
-            healthy = bool(ray.get(running.actor.stop.remote(), timeout=10))
-        except Exception:
-            pass
-        if healthy and reusable and self.reuse_actors:
-            self._idle.setdefault(running.key, []).append(running.actor)
+        if reusable and self.reuse_actors:
+            # the stop runs while the worker waits in the pool; _get_actor checks its answer
+            self._idle.setdefault(running.key, []).append((running.actor, running.actor.stop.remote()))
         else:
+            try:
+                ray.get(running.actor.stop.remote(), timeout=10)
+            except Exception:
+                pass
             self._kill(running.actor)
 
     def kill_trial(self, trial: Trial) -> None:
@@ -394,7 +442,7 @@ class RayTrialExecutor:
         self._running.clear()
         self._by_future.clear()
         for pool in self._idle.values():
-            for actor in pool:
+            for actor, _ in pool:
                 self._kill(actor)
         self._idle.clear()
         self._committed = ClusterResources()

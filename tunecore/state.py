@@ -187,7 +187,7 @@ def write_experiment_state(runner: "TrialRunner") -> None:
             head["spec_fingerprint"] = fingerprints[folder]
         text = json.dumps(head, sort_keys=True)
         text = text[:-1] + ', "trials": [' + ", ".join(records) + "]}"
-        atomic_write(os.path.join(folder, R.EXPERIMENT_STATE_FILE), text)
+        atomic_write(os.path.join(folder, R.EXPERIMENT_STATE_FILE), text, durable=True)
 
 
 def load_experiment_state(experiment_dir: str) -> Optional[dict]:

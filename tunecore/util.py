@@ -17,16 +17,21 @@ _pin_cache: dict = {}
 _pin_lock = threading.Lock()
 
 
-def atomic_write(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same folder and a rename."""
+def atomic_write(path: str, text: str, durable: bool = False) -> None:
+    """Write ``text`` to ``path`` through a temp file in the same folder and a rename.
+
+    Readers see the old or the new file, never a torn one, even if the process dies.
+    ``durable`` also fsyncs, for files that must survive a power loss (experiment state).
+    """
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
