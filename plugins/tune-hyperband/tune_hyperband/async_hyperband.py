@@ -83,7 +83,7 @@ class AsyncHyperBandScheduler(TrialScheduler):
             tenth of ``max_t`` (10 for ``max_t=100``), late enough that configs
             whose curves cross others' (slow starters that end best) are still
             alive when compared; the seed's fixed 10 and Ray Tune's 1 kill them
-            on such curves (see benchmarks/README_hyperband.md).
+            on such curves (see benchmarks/README.md).
         reduction_factor: rung spacing; the top ``1/reduction_factor`` continue.
         brackets: number of brackets; more than fit between ``grace_period`` and
             ``max_t`` are not created (see :attr:`num_brackets`). Each extra
