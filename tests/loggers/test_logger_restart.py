@@ -7,12 +7,12 @@ import os
 
 import pytest
 
-import tunecore as tune
 from tunecore import run_experiments
 from tunecore.loggers import JsonLogger, Logger
 from tunecore.loggers.json import trim_results
 from tunecore.testing import make_result, make_trial
 from tunecore.trial import TrialStatus
+from tunecore.testing import StepTrainable
 
 
 def iterations(logdir) -> list[int]:
@@ -113,11 +113,8 @@ class RestartRecorder(Logger):
         pass
 
 
-class FailsOnce(tune.Trainable):
+class FailsOnce(StepTrainable):
     """Counts iterations; fails once at ``fail_at`` (a marker file remembers it did)."""
-
-    def _setup(self, config):
-        self.step = 0
 
     def _train(self):
         self.step += 1
@@ -126,15 +123,6 @@ class FailsOnce(tune.Trainable):
             raise RuntimeError(f"planned failure at step {self.step}")
         return {"step": self.step, "timesteps_this_iter": 10}
 
-    def _save(self, checkpoint_dir):
-        path = os.path.join(checkpoint_dir, "state.json")
-        with open(path, "w") as f:
-            json.dump({"step": self.step}, f)
-        return path
-
-    def _restore(self, path):
-        with open(path) as f:
-            self.step = json.load(f)["step"]
 
 
 def test_the_runner_tells_loggers_where_a_recovered_trial_restarts(ray_session, results_dir, tmp_path):

@@ -11,7 +11,6 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 
-import tunecore as tune
 from tune_loggers import CSVLogger, TensorBoardLogger
 from tune_loggers.csv_logger import trim_progress
 from tune_loggers.tensorboard_logger import purge_step_of
@@ -19,6 +18,7 @@ from tunecore import run_experiments
 from tunecore.loggers import JsonLogger, Logger
 from tunecore.testing import make_result, make_trial
 from tunecore.trial import TrialStatus
+from tunecore.testing import StepTrainable
 
 TAG = "ray/tune/"
 
@@ -169,7 +169,7 @@ class Seen(Logger):
             f.write(json.dumps([result["training_iteration"], result["gen"]]) + "\n")
 
 
-class FailsOnceAfterCheckpoint(tune.Trainable):
+class FailsOnceAfterCheckpoint(StepTrainable):
     """Counts iterations; fails once at ``fail_at`` (a marker file remembers it did).
 
     ``gen`` is 1 before the failure and 2 after, so a test sees which run logged a row.
@@ -186,15 +186,6 @@ class FailsOnceAfterCheckpoint(tune.Trainable):
             raise RuntimeError(f"planned failure at step {self.step}")
         return {"gen": float(self.gen), "timesteps_this_iter": 10}
 
-    def _save(self, checkpoint_dir):
-        path = os.path.join(checkpoint_dir, "state.json")
-        with open(path, "w") as f:
-            json.dump({"step": self.step}, f)
-        return path
-
-    def _restore(self, path):
-        with open(path) as f:
-            self.step = json.load(f)["step"]
 
 
 def test_recovered_trial_logs_each_iteration_once_in_every_logger(ray_session, results_dir, tmp_path):
