@@ -9,7 +9,6 @@ import json
 import os
 import queue
 import sys
-import threading
 import time
 import traceback
 from typing import Any, Callable, Optional
@@ -17,7 +16,7 @@ from typing import Any, Callable, Optional
 from tunecore import result as R
 from tunecore.errors import TrialError, TuneError
 from tunecore.executor import RayTrialExecutor
-from tunecore.loggers._base import Logger
+from tunecore.loggers._fanout import LoggerFanout
 from tunecore.schedulers._base import Decision, TrialScheduler
 from tunecore.searchers._base import SearchAlgorithm
 from tunecore.status import ProgressPrinter, best_trial, pick_metric, status_table
@@ -80,7 +79,7 @@ class TrialRunner:
         self.printer = printer or ProgressPrinter(verbose=verbose)
         self._trials: list[Trial] = []
         self._by_id: dict[str, Trial] = {}
-        self._loggers: dict[str, list[Logger]] = {}
+        self.loggers = LoggerFanout(self.plugins.loggers)
         self._ctx = _Context(self)
         self._requests: collections.deque = collections.deque()
         self._submitted: "queue.Queue[tuple[Callable, concurrent.futures.Future]]" = queue.Queue()
@@ -93,7 +92,6 @@ class TrialRunner:
         self._search_blocked_since: Optional[float] = None
         self.experiment_dirs: list[str] = []
         self.state_extra: dict = {}
-        self._log_warned: set = set()
         self._stalled_since: Optional[float] = None
         self.stall_timeout = float(os.environ.get("TUNECORE_STALL_TIMEOUT", "60"))
 
@@ -286,13 +284,12 @@ class TrialRunner:
 
     def _start(self, trial: Trial) -> None:
         self._logdir(trial)
-        if trial.trial_id not in self._loggers:
+        if not self.loggers.has(trial):
             # (re)starting from a checkpoint at iteration k (0: from scratch): each logger drops
             # what an earlier run logged after k (Logger.restore_iteration), so no iteration repeats
             from tunecore.state import restore_iteration
 
-            with Logger.restoring(restore_iteration(trial.checkpoint if trial.has_checkpoint() else None)):
-                self._loggers[trial.trial_id] = self._make_loggers(trial)
+            self.loggers.open(trial, restore_iteration(trial.checkpoint if trial.has_checkpoint() else None))
         checkpoint = trial.checkpoint if trial.has_checkpoint() else None
         trial.status = TrialStatus.RUNNING
         self._state_dirty = True
@@ -307,53 +304,6 @@ class TrialRunner:
                     return
                 time.sleep(0.5)
 
-    def _make_loggers(self, trial: Trial) -> list[Logger]:
-        registry = self.plugins.loggers
-        if trial.loggers is not None:
-            names = list(trial.loggers)
-        else:
-            names = [n for n, f in registry.items() if getattr(f, "default_enabled", True)]
-        loggers = []
-        for name in names:
-            try:
-                factory = registry.get(name) if isinstance(name, str) else name
-                loggers.append(factory(trial.config, trial.logdir, trial))
-            except TuneError:
-                raise
-            except Exception as exc:  # a broken logger never takes the experiment down
-                self._warn_logger(name, exc)
-        return loggers
-
-    def _warn_logger(self, name: Any, exc: BaseException) -> None:
-        key = getattr(name, "__name__", str(name))
-        if key not in self._log_warned:
-            self._log_warned.add(key)
-            print(f"tunecore: logger {key!r} failed and is skipped for this trial: "
-                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
-
-    def _log(self, trial: Trial, results: list[dict]) -> None:
-        loggers = self._loggers.get(trial.trial_id, [])
-        for logger in list(loggers):
-            try:
-                logger.on_results(results)
-            except Exception as exc:
-                self._warn_logger(type(logger).__name__, exc)
-                loggers.remove(logger)
-
-    def _close_loggers(self, trial: Trial) -> None:
-        for logger in self._loggers.pop(trial.trial_id, []):
-            try:
-                logger.close()
-            except Exception as exc:
-                self._warn_logger(type(logger).__name__, exc)
-
-    def _flush_loggers(self, trial: Trial) -> None:
-        for logger in self._loggers.get(trial.trial_id, []):
-            try:
-                logger.flush()
-            except Exception as exc:
-                self._warn_logger(type(logger).__name__, exc)
-
     def _finish(self, trial: Trial, status: TrialStatus, error: bool = False) -> None:
         """End a trial for good: actor gone, loggers closed."""
         if error:
@@ -362,7 +312,7 @@ class TrialRunner:
             self.trial_executor.stop_trial(trial)
         trial.status = status
         trial.location = None
-        self._close_loggers(trial)
+        self.loggers.close(trial)
         self._state_dirty = True
 
     # -- results ----------------------------------------------------------------------
@@ -394,11 +344,11 @@ class TrialRunner:
                     break
         except Exception as exc:
             if processed:
-                self._log(trial, processed)
+                self.loggers.log(trial, processed)
             self._on_failure(trial, exc)
             return
         if processed:
-            self._log(trial, processed)
+            self.loggers.log(trial, processed)
         if not natural_end and decision == Decision.CONTINUE and finished:
             if trial.last_result is None:
                 self._on_failure(trial, TuneError("Trial finished without reporting a result."))
@@ -433,7 +383,7 @@ class TrialRunner:
             self._on_failure(trial, exc)
 
     def _checkpoint(self, trial: Trial) -> None:
-        self._flush_loggers(trial)  # every row up to the checkpoint is on disk before it is recorded
+        self.loggers.flush(trial)  # every row up to the checkpoint is on disk before it is recorded
         trial.checkpoint = self.trial_executor.save(trial, Checkpoint.DISK)
         self._state_dirty = True
 
@@ -449,7 +399,7 @@ class TrialRunner:
         self.trial_executor.stop_trial(trial)
         trial.status = TrialStatus.PAUSED
         trial.location = None
-        self._flush_loggers(trial)
+        self.loggers.flush(trial)
         self._state_dirty = True
 
     # -- failures -----------------------------------------------------------------------
@@ -482,7 +432,7 @@ class TrialRunner:
             source = "its last checkpoint" if trial.has_checkpoint() else "scratch (no checkpoint yet)"
             print(f"Attempting to recover trial {trial} from {source} "
                   f"(failure {trial.num_failures} of at most {trial.max_failures}).", file=sys.stderr)
-            self._close_loggers(trial)  # reopened by _start, which tells each logger the restore point
+            self.loggers.close(trial)  # reopened by _start, which tells each logger the restore point
             trial.status = TrialStatus.PENDING
             # a lost node shrinks the cluster: restart now only if the trial still fits, else
             # it waits PENDING (with its checkpoint) instead of blocking on an unplaceable actor
@@ -504,7 +454,7 @@ class TrialRunner:
             self.scheduler.on_trial_remove(self._ctx, trial)
             self.search_alg.on_trial_complete(trial.trial_id, early_terminated=True)
             trial.status = TrialStatus.TERMINATED
-            self._close_loggers(trial)
+            self.loggers.close(trial)
         else:
             if trial.last_result is not None:
                 trial.last_result[R.DONE] = True
@@ -543,8 +493,7 @@ class TrialRunner:
             self.trial_executor.exploit(trial, checkpoint)
         else:
             trial.checkpoint = checkpoint
-        for logger in self._loggers.get(trial.trial_id, []):
-            logger.update_config(config)
+        self.loggers.update_config(trial, config)
         if record is not None:
             self._record_event(trial, record)
         self._state_dirty = True
@@ -560,11 +509,11 @@ class TrialRunner:
 
     def _wind_down(self) -> None:
         for trial in self.trial_executor.get_running_trials():
-            self._flush_loggers(trial)
+            self.loggers.flush(trial)
             self.trial_executor.stop_trial(trial)
             trial.status = TrialStatus.PAUSED if trial.has_checkpoint() else TrialStatus.PENDING
             trial.location = None
-            self._close_loggers(trial)
+            self.loggers.close(trial)
         self._state_dirty = True
 
     # -- syncing and state ------------------------------------------------------------

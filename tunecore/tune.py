@@ -241,7 +241,7 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
               f"finished ({len(finished)} trials); nothing to resume. Use another name or local_dir, "
               "or resume=False, to run it again.")
         return finished
-    started_ray = ensure_ray(address, num_cpus=num_cpus, num_gpus=num_gpus)
+    ensure_ray(address, num_cpus=num_cpus, num_gpus=num_gpus)
     executor = trial_executor or RayTrialExecutor(queue_trials=queue_trials, reuse_actors=reuse_actors)
     runner = TrialRunner(search_alg, scheduler, executor, pm, verbose=verbosity, metric=metric, mode=mode,
                          printer=ProgressPrinter(verbose=verbosity))
@@ -302,7 +302,7 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
         except Exception as exc:  # pragma: no cover - disk full etc.
             print(f"tunecore: could not save the experiment state: {exc}", file=sys.stderr)
         for trial in runner.trial_executor.get_running_trials():
-            runner._close_loggers(trial)
+            runner.loggers.close(trial)
         executor.cleanup()
         deadline = time.monotonic() + (1.0 if interrupted["count"] >= 2 else 120.0)
         for manager in sync_managers:  # one final-sync budget shared by all experiments
