@@ -150,9 +150,11 @@ def test_unknown_scheduler_name_hints_distribution(ray_session, results_dir):
 
 def test_accepts_experiment_list_and_registered_name(ray_session, results_dir):
     tune.register_trainable("counter_alias", Counter)
-    trials = run_experiments([Experiment("a", "counter_alias", stop={"training_iteration": 1}, local_dir=results_dir),
-                              Experiment("b", Counter, stop={"training_iteration": 1}, local_dir=results_dir)],
-                             verbose=False)
+    with pytest.warns(UserWarning, match="Several experiments share one search algorithm"):
+        trials = run_experiments([Experiment("a", "counter_alias", stop={"training_iteration": 1},
+                                             local_dir=results_dir),
+                                  Experiment("b", Counter, stop={"training_iteration": 1}, local_dir=results_dir)],
+                                 verbose=False)
     assert [t.trainable_name for t in trials] == ["counter_alias", "Counter"]
 
 
