@@ -20,7 +20,7 @@ from tunecore.testing._fakes import FakeContext, FakeRunner, make_result, make_t
 from tunecore.testing._logger import LoggerContract
 from tunecore.testing._scheduler import SchedulerContract
 from tunecore.testing._searcher import SearcherContract
-from tunecore.testing._syncer import SyncerContract
+from tunecore.testing._syncer import SyncerContract, folder_listing
 from tunecore.testing._trainables import StepTrainable
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "SearcherContract",
     "StepTrainable",
     "SyncerContract",
+    "folder_listing",
     "make_result",
     "make_trial",
 ]

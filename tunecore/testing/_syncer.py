@@ -12,6 +12,17 @@ from tunecore.syncers import Syncer, SyncStats
 MakeSyncer = Callable[[str, str], Syncer]
 
 
+
+def folder_listing(root: str) -> dict:
+    """``{relative/posix/path: bytes}`` of every file under ``root`` (to compare with a remote)."""
+    out = {}
+    for folder, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as f:
+                out[os.path.relpath(path, root).replace(os.sep, "/")] = f.read()
+    return out
+
 class SyncerContract:
     """Tests every :class:`~tunecore.syncers.Syncer` must pass.
 
@@ -69,13 +80,7 @@ class SyncerContract:
 
     @staticmethod
     def local_listing(local_dir: str) -> dict:
-        out = {}
-        for root, _, files in os.walk(local_dir):
-            for name in files:
-                path = os.path.join(root, name)
-                with open(path, "rb") as f:
-                    out[os.path.relpath(path, local_dir).replace(os.sep, "/")] = f.read()
-        return out
+        return folder_listing(local_dir)
 
     # -- the contract ------------------------------------------------------------------
     def test_first_sync_sends_everything(self, make_syncer, local_dir, remote_uri, remote_listing):

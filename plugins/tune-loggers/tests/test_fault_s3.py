@@ -14,7 +14,7 @@ import pandas as pd
 
 import tunecore as tune
 from tunecore.trial import TrialStatus
-from tunecore.testing import StepTrainable
+from tunecore.testing import folder_listing, StepTrainable
 
 
 class Slowish(StepTrainable):
@@ -28,14 +28,6 @@ class Slowish(StepTrainable):
 
 
 
-def _local_listing(root) -> dict:
-    out = {}
-    for folder, _, files in os.walk(root):
-        for name in files:
-            path = os.path.join(folder, name)
-            with open(path, "rb") as f:
-                out[os.path.relpath(path, root).replace(os.sep, "/")] = f.read()
-    return out
 
 
 def test_s3_stopped_and_restarted_mid_run(ray_session, results_dir, s3_env, location, remote_files):
@@ -79,7 +71,7 @@ def test_s3_stopped_and_restarted_mid_run(ray_session, results_dir, s3_env, loca
             assert [json.loads(line)["training_iteration"] for line in f] == list(range(1, 26))
         assert list(pd.read_csv(os.path.join(trial.logdir, "progress.csv"))["value"]) == list(range(1, 26))
     # the final sync waited for the server: everything on disk is on S3, state included
-    local = _local_listing(os.path.join(results_dir, "s3_outage"))
+    local = folder_listing(os.path.join(results_dir, "s3_outage"))
     assert remote() == local
     state = json.loads(local["experiment_state.json"])
     assert state["finished"] is True and len(state["trials"]) == 3

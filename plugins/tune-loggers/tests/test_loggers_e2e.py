@@ -12,6 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 import tunecore as tune
 from tunecore import TuneError, run_experiments
 from tunecore.trial import TrialStatus
+from tunecore.testing import folder_listing
 
 
 class Learner(tune.Trainable):
@@ -29,14 +30,6 @@ class Learner(tune.Trainable):
         return result
 
 
-def local_listing(root) -> dict:
-    out = {}
-    for folder, _, files in os.walk(root):
-        for name in files:
-            path = os.path.join(folder, name)
-            with open(path, "rb") as f:
-                out[os.path.relpath(path, root).replace(os.sep, "/")] = f.read()
-    return out
 
 
 def test_run_writes_csv_and_tensorboard_and_mirrors_to_s3(ray_session, results_dir, location, remote_files):
@@ -68,7 +61,7 @@ def test_run_writes_csv_and_tensorboard_and_mirrors_to_s3(ray_session, results_d
         assert "_hparams_/session_start_info" in ea.PluginTagToContent("hparams")
     exp_dir = os.path.dirname(trials[0].logdir)
     remote = remote_files(bucket, f"{prefix}/loggers_e2e")
-    local = local_listing(exp_dir)
+    local = folder_listing(exp_dir)
     assert remote == local  # the final sync mirrored everything, the state file included
     assert "experiment_state.json" in remote and any(k.endswith("progress.csv") for k in remote)
 

@@ -12,7 +12,7 @@ from tune_loggers import S3Syncer, parse_s3_uri
 from tunecore import TuneError
 from tunecore.plugins import discover
 from tunecore.syncers import SyncManager, validate_upload_dir
-from tunecore.testing import SyncerContract
+from tunecore.testing import SyncerContract, folder_listing
 
 
 def wait_for(cond, timeout: float = 20.0, what: str = "condition"):
@@ -25,14 +25,6 @@ def wait_for(cond, timeout: float = 20.0, what: str = "condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def local_listing(root) -> dict:
-    out = {}
-    for folder, _, files in os.walk(root):
-        for name in files:
-            path = os.path.join(folder, name)
-            with open(path, "rb") as f:
-                out[os.path.relpath(path, root).replace(os.sep, "/")] = f.read()
-    return out
 
 
 def write(path, data: bytes) -> None:
@@ -139,7 +131,7 @@ def test_manager_survives_an_outage_and_catches_up(s3_env, location, tmp_path, c
     assert manager.remote_uri == f"{upload_dir}/outage_exp"
     remote = lambda: remote_files(bucket, f"{prefix}/outage_exp")  # noqa: E731
     manager.start()
-    wait_for(lambda: remote() == local_listing(exp), what="the first sync")
+    wait_for(lambda: remote() == folder_listing(exp), what="the first sync")
     try:
         s3_env.crash()
         with open(exp / "trial_1" / "result.json", "ab") as f:
@@ -161,10 +153,10 @@ def test_manager_survives_an_outage_and_catches_up(s3_env, location, tmp_path, c
         if s3_env.proc is None:
             s3_env.start()  # same ports, same data dir
     wait_for(lambda: manager.healthy, what="recovery after the restart")
-    assert remote() == local_listing(exp)  # everything missed during the outage went up
+    assert remote() == folder_listing(exp)  # everything missed during the outage went up
     write(exp / "trial_3" / "result.json", b"at the end")
     assert manager.close(timeout=30) is True
-    assert remote() == local_listing(exp)
+    assert remote() == folder_listing(exp)
     err = capsys.readouterr().err
     assert err.count("work again") == 1 and "WARNING" not in err
 
@@ -201,4 +193,4 @@ def test_a_new_syncer_does_not_resend_what_s3_already_holds(s3_env, location, tm
     assert (stats.files_sent, stats.files_unchanged) == (1, 1)
     assert resumed.sync_up().files_sent == 0
     resumed.close()
-    assert remote_files(*location) == local_listing(src)
+    assert remote_files(*location) == folder_listing(src)
