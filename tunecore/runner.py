@@ -19,42 +19,12 @@ from tunecore.executor import RayTrialExecutor
 from tunecore.loggers._fanout import LoggerFanout
 from tunecore.schedulers._base import Decision, TrialScheduler
 from tunecore.searchers._base import SearchAlgorithm
-from tunecore.status import ProgressPrinter, best_trial, pick_metric, status_table
+from tunecore.schedulers._context import RunnerContext
+from tunecore.status import ProgressPrinter, status_table, summary_text
 from tunecore.trial import Checkpoint, Trial, TrialStatus
 
 _STATE_INTERVAL = 5.0
 _STATE_MIN_INTERVAL = 1.0
-
-
-class _Context:
-    """The scheduler's view of the runner (see ``SchedulerContext``): requests are queued."""
-
-    def __init__(self, runner: "TrialRunner") -> None:
-        self._runner = runner
-
-    def get_trials(self) -> list[Trial]:
-        return self._runner.get_trials()
-
-    def has_resources(self, resources: Any) -> bool:
-        return self._runner.has_resources(resources)
-
-    def stop_trial(self, trial: Trial) -> None:
-        self._runner._requests.append(("stop", trial, None))
-
-    def unpause_trial(self, trial: Trial) -> None:
-        self._runner._requests.append(("unpause", trial, None))
-
-    def save_trial(self, trial: Trial) -> Checkpoint:
-        return self._runner._save_memory(trial)
-
-    def exploit_trial(self, trial: Trial, checkpoint: Checkpoint, config: dict,
-                      experiment_tag: Optional[str] = None, record: Optional[dict] = None) -> None:
-        self._runner._requests.append(("exploit", trial, (checkpoint, config, experiment_tag, record)))
-
-    # seed-era access used by old schedulers
-    @property
-    def trial_executor(self) -> Any:
-        return self._runner.trial_executor
 
 
 class TrialRunner:
@@ -80,7 +50,7 @@ class TrialRunner:
         self._trials: list[Trial] = []
         self._by_id: dict[str, Trial] = {}
         self.loggers = LoggerFanout(self.plugins.loggers)
-        self._ctx = _Context(self)
+        self._ctx = RunnerContext(self)
         self._requests: collections.deque = collections.deque()
         self._submitted: "queue.Queue[tuple[Callable, concurrent.futures.Future]]" = queue.Queue()
         self._total_time = 0.0
@@ -547,12 +517,4 @@ class TrialRunner:
                             self.experiment_dirs, max_rows, self.trial_executor.driver_host)
 
     def summary(self) -> str:
-        metric, mode = pick_metric(self._trials, self.metric, self.mode)
-        counts = collections.Counter(t.status.value for t in self._trials)
-        lines = [f"Finished {len(self._trials)} trials: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))]
-        best = best_trial(self._trials, metric, mode) if metric else None
-        if best is not None:
-            lines.append(f"Best trial: {best} with {metric}={best.last_result[metric]:.6g} ({mode}) "
-                         f"config={json.dumps(best.config, default=str, sort_keys=True)}")
-            lines.append(f"Best trial logdir: {best.logdir}")
-        return "\n".join(lines)
+        return summary_text(self._trials, self.metric, self.mode)

@@ -11,7 +11,7 @@ from typing import Any, Optional, TextIO
 import yaml
 
 from tunecore import result as R
-from tunecore.trial import Trial, TrialStatus
+from tunecore.trial import Trial
 
 #: Metrics tried, in order, to name the best trial when the run gave no metric.
 DEFAULT_METRICS = ((R.EPISODE_REWARD_MEAN, "max"), (R.MEAN_ACCURACY, "max"), (R.MEAN_LOSS, "min"),
@@ -130,3 +130,18 @@ class ProgressPrinter:
             self._lines_drawn = 0
             self.out.write(format_result(trial, result))
             self.out.flush()
+
+
+def summary_text(trials: list[Trial], metric: Optional[str], mode: Optional[str]) -> str:
+    """The closing lines of a run: counts by state and the best trial."""
+    import json
+
+    metric, mode = pick_metric(trials, metric, mode)
+    counts = collections.Counter(t.status.value for t in trials)
+    lines = [f"Finished {len(trials)} trials: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))]
+    best = best_trial(trials, metric, mode) if metric else None
+    if best is not None:
+        lines.append(f"Best trial: {best} with {metric}={best.last_result[metric]:.6g} ({mode}) "
+                     f"config={json.dumps(best.config, default=str, sort_keys=True)}")
+        lines.append(f"Best trial logdir: {best.logdir}")
+    return "\n".join(lines)
