@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from typing import Optional
 
 from tunecore import result as R
-from tunecore.loggers._base import Logger
+from tunecore.loggers._base import FileLogger
 from tunecore.util import atomic_write, to_jsonable
 
 
@@ -49,7 +48,7 @@ def trim_results(logdir: Optional[str], iteration: int) -> int:
     return dropped
 
 
-class JsonLogger(Logger):
+class JsonLogger(FileLogger):
     """The core's logger, always on unless a spec's ``loggers`` leaves out ``"json"``.
 
     Results are appended to an open file and flushed at most every
@@ -58,14 +57,11 @@ class JsonLogger(Logger):
     after ``k``, so no iteration appears twice.
     """
 
-    flush_interval = 1.0
-
     def _init(self) -> None:
         self.write_params()
         if self.restore_iteration is not None:
             trim_results(self.logdir, self.restore_iteration)
-        self._file = open(os.path.join(self.logdir, R.RESULT_FILE), "a", encoding="utf-8")
-        self._last_flush = time.monotonic()
+        self._open(os.path.join(self.logdir, R.RESULT_FILE))
 
     def write_params(self) -> None:
         atomic_write(os.path.join(self.logdir, "params.json"),
@@ -77,19 +73,9 @@ class JsonLogger(Logger):
 
     def on_result(self, result: dict) -> None:
         self._file.write(json.dumps(to_jsonable(result), sort_keys=True) + "\n")
-        if time.monotonic() - self._last_flush > self.flush_interval:
-            self.flush()
+        self._written()
 
     def on_results(self, results: list[dict]) -> None:
         self._file.write("".join(json.dumps(to_jsonable(r), sort_keys=True) + "\n" for r in results))
-        if time.monotonic() - self._last_flush > self.flush_interval:
-            self.flush()
+        self._written()
 
-    def flush(self) -> None:
-        if not self._file.closed:
-            self._file.flush()
-        self._last_flush = time.monotonic()
-
-    def close(self) -> None:
-        if not self._file.closed:
-            self._file.close()  # flushed to the OS: safe if the process dies

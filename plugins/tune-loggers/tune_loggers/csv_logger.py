@@ -8,12 +8,11 @@ import json
 import math
 import os
 import tempfile
-import time
 from typing import Any, Optional
 
 import numpy as np
 
-from tunecore.loggers import Logger
+from tunecore.loggers import FileLogger
 from tunecore.util import atomic_write, flatten_dict, to_jsonable
 
 PROGRESS_FILE = "progress.csv"
@@ -86,7 +85,7 @@ def trim_progress(path: str, iteration: int) -> int:
     return dropped
 
 
-class CSVLogger(Logger):
+class CSVLogger(FileLogger):
     """Writes ``progress.csv`` in the trial folder, with nested keys flattened (``info/loss``).
 
     The header is the keys of the first result; a key that first appears later
@@ -100,7 +99,6 @@ class CSVLogger(Logger):
     """
 
     default_enabled = True
-    flush_interval = 1.0
 
     def _init(self) -> None:
         os.makedirs(self.logdir, exist_ok=True)
@@ -115,9 +113,8 @@ class CSVLogger(Logger):
             with open(self.path, newline="", encoding="utf-8") as f:
                 self._fields = next(csv.reader(f), [])
         self._fieldset = set(self._fields)
-        self._file = open(self.path, "a", newline="", encoding="utf-8")
+        self._open(self.path, newline="")
         self._writer = csv.DictWriter(self._file, self._fields)
-        self._last_flush = time.monotonic()
 
     def _write_params(self) -> None:
         atomic_write(os.path.join(self.logdir, "params.json"),
@@ -138,8 +135,7 @@ class CSVLogger(Logger):
         if new:
             self._widen(list(new))
         self._writer.writerows(rows)
-        if time.monotonic() - self._last_flush > self.flush_interval:
-            self.flush()
+        self._written()
 
     def _widen(self, new_fields: list[str]) -> None:
         """Add columns: write the header (first rows) or rewrite the file with the wider header."""
@@ -157,15 +153,13 @@ class CSVLogger(Logger):
                     pad = [""] * len(new_fields)
                     for row in reader:
                         writer.writerow(row + pad)
-                    out.flush()
-                    os.fsync(out.fileno())
                 self._file.close()
                 os.replace(tmp, self.path)
             except BaseException:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
                 raise
-            self._file = open(self.path, "a", newline="", encoding="utf-8")
+            self._open(self.path, newline="")
         self._fields = fields
         self._fieldset.update(new_fields)
         self._writer = csv.DictWriter(self._file, self._fields)
@@ -176,13 +170,3 @@ class CSVLogger(Logger):
         super().update_config(config)
         self._write_params()
 
-    def flush(self) -> None:
-        if not self._file.closed:
-            self._file.flush()
-        self._last_flush = time.monotonic()
-
-    def close(self) -> None:
-        if not self._file.closed:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
