@@ -5,29 +5,17 @@ from __future__ import annotations
 
 import os
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
 
-from test_web_server_e2e import LiveExperiment, wait_for
+from test_web_server_e2e import LiveExperiment, WebSlow
 import tunecore
+from tunecore.testing import wait_for
 from tunecore.web_server import DashboardServer
 
 
-class DashSlow(tunecore.Trainable):
-    """Waits 0.1 s per iteration; reward grows with ``lr``."""
-
-    def _setup(self, config):
-        self.step = 0
-
-    def _train(self):
-        time.sleep(0.1)
-        self.step += 1
-        return {"mean_loss": 1.0 / self.step, "episode_reward_mean": self.step * self.config.get("lr", 1.0)}
-
-
-tunecore.register_trainable("dash_slow", DashSlow)
+tunecore.register_trainable("dash_slow", WebSlow)  # 0.1 s per iteration, reward grows with lr
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -9,7 +9,7 @@ import socket
 import string
 import threading
 import time
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import tunecore
 from tunecore.errors import TuneManagerError
 from tunecore.web_server import TuneClient
+from tunecore.testing import wait_for
 
 
 class WebSlow(tunecore.Trainable):
@@ -38,17 +39,6 @@ def _web_quick(config, reporter):
 
 tunecore.register_trainable("web_slow", WebSlow)
 tunecore.register_trainable("web_quick", _web_quick)
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    """Poll ``condition`` until it returns something truthy; fail the test after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def free_port() -> int:

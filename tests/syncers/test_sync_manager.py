@@ -11,22 +11,13 @@ from tunecore import TuneError, _builtins, hookimpl
 from tunecore.plugins import PluginManager
 from tunecore.syncers import (LocalSyncer, SyncManager, Syncer, SyncStats, remote_uri_for, scheme_of,
                               validate_upload_dir)
+from tunecore.testing import wait_for
 
 
 def core_only() -> PluginManager:
     pm = PluginManager()
     pm.add_plugin(_builtins, "tunecore", status="builtin")
     return pm
-
-
-def wait_for(cond, timeout: float = 10.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def write(path, text: str) -> None:

@@ -22,6 +22,7 @@ from tunecore.testing._scheduler import SchedulerContract
 from tunecore.testing._searcher import SearcherContract
 from tunecore.testing._syncer import SyncerContract, folder_listing
 from tunecore.testing._trainables import StepTrainable
+from tunecore.testing._wait import wait_for
 
 __all__ = [
     "FakeContext",
@@ -34,4 +35,5 @@ __all__ = [
     "folder_listing",
     "make_result",
     "make_trial",
+    "wait_for",
 ]

@@ -12,19 +12,7 @@ from tune_loggers import S3Syncer, parse_s3_uri
 from tunecore import TuneError
 from tunecore.plugins import discover
 from tunecore.syncers import SyncManager, validate_upload_dir
-from tunecore.testing import SyncerContract, folder_listing
-
-
-def wait_for(cond, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
+from tunecore.testing import SyncerContract, folder_listing, wait_for
 
 
 def write(path, data: bytes) -> None:
