@@ -29,34 +29,33 @@ def rows(trial):
 
 
 def test_hyperband_pauses_and_resumes_class_trainables(ray_session, results_dir):
-    # max_t=4, eta=2: bracket 0 takes 3 trials (to 4); bracket 1 takes the next 3, runs them
-    # to 2, keeps the best 2 (paused ones resume from their checkpoint) and stops one.
+    # max_t=4, eta=2, three brackets: bracket 0 runs qualities 1-3 to 4; bracket 1 runs 4-6
+    # to 2 and keeps floor(3/2) = 1; bracket 2 runs 7-10 to 1, keeps 2, then at 3 keeps 1.
     sched = HyperBandScheduler(metric="episode_reward_mean", mode="max", max_t=4, reduction_factor=2)
     trials = run_experiments({
         "hb": {
             "run": StepCounter,
-            "config": {"quality": tune.grid_search([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])},
+            "config": {"quality": tune.grid_search([float(q) for q in range(1, 11)])},
             "stop": {"training_iteration": 4},
             "local_dir": results_dir,
         }
     }, scheduler=sched, verbose=False)
     assert all(t.status == TrialStatus.TERMINATED for t in trials)
     by_quality = {t.config["quality"]: t for t in trials}
-    loser = by_quality[4.0]
-    assert loser.last_result["training_iteration"] == 2
-    for q in (1.0, 2.0, 3.0, 5.0, 6.0):
-        history = rows(by_quality[q])
-        # counters continue across the pause: the trainable's own step equals the iteration
-        assert [r["training_iteration"] for r in history] == [1, 2, 3, 4]
-        assert [r["step"] for r in history] == [1, 2, 3, 4]
-    assert sched._num_stopped == 1
-    # bracket 1's keepers reached milestone 2 before their last bracket-mate: paused, then resumed
-    # at least one keeper reached milestone 2 before its last bracket-mate: it was paused (an
-    # in-memory checkpoint at iteration 2, the only checkpoint this experiment takes) and resumed
-    paused = [q for q in (5.0, 6.0) if by_quality[q].checkpoint is not None
-              and by_quality[q].checkpoint.storage == "memory" and by_quality[q].checkpoint.iteration == 2]
+    expected = {1: 4, 2: 4, 3: 4, 4: 2, 5: 2, 6: 4, 7: 1, 8: 1, 9: 3, 10: 4}
+    for q, last in expected.items():
+        history = rows(by_quality[float(q)])
+        # counters continue across a pause: the trainable's own step equals the iteration
+        assert [r["training_iteration"] for r in history] == list(range(1, last + 1)), q
+        assert [r["step"] for r in history] == list(range(1, last + 1)), q
+    assert sched._num_stopped == 5
+    # Of bracket 2's four, every one but the last to reach milestone 1 was paused there, so
+    # at least one of its two keepers holds an in-memory checkpoint at iteration 1 (the only
+    # checkpoint this experiment takes) and was resumed from it.
+    paused = [q for q in (9.0, 10.0) if by_quality[q].checkpoint is not None
+              and by_quality[q].checkpoint.storage == "memory" and by_quality[q].checkpoint.iteration == 1]
     assert paused
-    assert "Bracket(Max Size (n)=2, Milestone (r)=4, completed=100.0%)" in sched.debug_string()
+    assert "Bracket(Max Size (n)=1, Milestone (r)=4, completed=100.0%)" in sched.debug_string()
 
 
 def test_asha_stops_bad_function_trainables_early(ray_session, results_dir):

@@ -33,7 +33,9 @@ def at(trial, t, reward=None):
 
 
 # -- shapes ---------------------------------------------------------------------------------
-def test_bracket_shapes_for_max_t_81_match_the_seed():
+def test_bracket_shapes_for_max_t_81():
+    # The seed's capacities and milestones; survivors floor(n/3) (Li et al.), where the
+    # seed kept ceil(n/3): (8,27)->(3,54), (34,3)->(12,9)->(4,27)->(2,42).
     sched = hb(max_t=81)
     assert sched.num_brackets == 5
     assert [sched.n0(s) for s in range(5)] == [5, 8, 15, 34, 81]
@@ -42,9 +44,9 @@ def test_bracket_shapes_for_max_t_81_match_the_seed():
     schedules = [[(n, r) for n, r, _ in sched._new_bracket(s).schedule] for s in range(5)]
     assert schedules == [
         [(5, 81)],
-        [(8, 27), (3, 54)],
-        [(15, 9), (5, 27), (2, 45)],
-        [(34, 3), (12, 9), (4, 27), (2, 42)],
+        [(8, 27), (2, 54)],
+        [(15, 9), (5, 27), (1, 45)],
+        [(34, 3), (11, 9), (3, 27), (1, 42)],
         [(81, 1), (27, 3), (9, 9), (3, 27), (1, 41)],
     ]
     assert [R for _, _, R in sched._new_bracket(4).schedule] == [1, 4, 13, 40, 81]
@@ -129,10 +131,10 @@ def test_losing_current_trial_gets_stop_and_others_stay_paused():
         runner.start_trial(t)
     decisions = [runner.report(t, at(t, 27, reward=10.0 - i)) for i, t in enumerate(members)]
     assert decisions == [Decision.PAUSE] * 7 + [Decision.STOP]  # the last reporter is the worst
-    assert [t.status for t in members[:3]] == [TrialStatus.PENDING] * 3  # unpaused keepers
-    assert all(t.status == TrialStatus.TERMINATED for t in members[3:])
+    assert [t.status for t in members[:2]] == [TrialStatus.PENDING] * 2  # unpaused keepers
+    assert all(t.status == TrialStatus.TERMINATED for t in members[2:])
     bracket = sched.brackets()[0][1]
-    assert bracket.R == 81 and bracket.n == 3
+    assert bracket.R == 81 and bracket.n == 2  # floor(8 / 3)
 
 
 @pytest.mark.parametrize("how", ["error", "complete"])
@@ -148,10 +150,10 @@ def test_error_or_completion_of_a_member_still_triggers_halving(how):
     else:
         runner.complete(members[-1], at(members[-1], 100, reward=12.0))
     bracket = sched.brackets()[0][1]
-    assert len(bracket.live) == 3
-    assert set(bracket.live) == {t.trial_id for t in members[4:7]}  # qualities 9, 10, 11
-    assert all(t.status == TrialStatus.PENDING for t in members[4:7])
-    assert all(t.status == TrialStatus.TERMINATED for t in members[:4])
+    assert len(bracket.live) == 2
+    assert set(bracket.live) == {t.trial_id for t in members[5:7]}  # qualities 10, 11
+    assert all(t.status == TrialStatus.PENDING for t in members[5:7])
+    assert all(t.status == TrialStatus.TERMINATED for t in members[:5])
 
 
 def test_a_trial_added_after_halving_gets_the_new_milestone():
@@ -180,16 +182,19 @@ def test_removing_pending_trials_updates_membership():
         runner.start_trial(t)
     decisions = [runner.report(t, at(t, 27)) for t in members[2:]]
     assert decisions == [Decision.PAUSE] * 5 + [Decision.CONTINUE]
-    assert len(bracket.live) == 2  # ceil(6 / 3)
+    assert len(bracket.live) == 2  # the planned floor(8 / 3), the best of the 6 present
+    assert {t.trial_id for t in members[-2:]} == set(bracket.live)
 
 
-def test_a_partly_filled_bracket_is_still_halved():
+def test_a_partly_filled_bracket_keeps_its_planned_survivors():
     sched, runner, trials = setup(7, max_t=81)  # bracket 1 holds 2 of its 8 places
     for t in trials[5:]:
         runner.start_trial(t)
     assert runner.report(trials[5], at(trials[5], 27)) == Decision.PAUSE
+    # Both rank within the planned 2 survivors of 8: the paused one is resumed, none stop.
     assert runner.report(trials[6], at(trials[6], 27)) == Decision.CONTINUE
-    assert trials[5].status == TrialStatus.TERMINATED  # ceil(2/3) = 1 kept, not min(3, 2)
+    assert trials[5].status == TrialStatus.PENDING
+    assert runner.report(trials[6], at(trials[6], 81)) == Decision.STOP
 
 
 def test_mode_min_keeps_the_lowest_loss():
@@ -199,19 +204,22 @@ def test_mode_min_keeps_the_lowest_loss():
     for i, t in enumerate(trials[5:]):
         runner.start_trial(t)
         runner.report(t, make_result(t, 27, mean_loss=[0.5, 0.1, 0.9][i]))
-    assert sched.brackets()[0][1].live.keys() == {trials[6].trial_id}
-    assert "Iter 27 (n=8): 0.1" in sched.debug_string()
+    # the planned floor(8/3) = 2 lowest losses go on; the cut-off is the weaker kept, 0.5
+    assert sched.brackets()[0][1].live.keys() == {trials[5].trial_id, trials[6].trial_id}
+    assert trials[7].status == TrialStatus.TERMINATED
+    assert "Iter 27 (n=8): 0.5" in sched.debug_string()
 
 
 def test_alternate_time_attr_and_reward_attr():
     sched = HyperBandScheduler(time_attr="timesteps_total", reward_attr="neg_mean_loss", max_t=810,
                                brackets=5)
     runner = FakeRunner(sched, cpus=100)
-    trials = [runner.add_trial(make_trial({"q": i})) for i in range(7)]
+    trials = [runner.add_trial(make_trial({"q": i})) for i in range(9)]  # 4 in bracket 1
     for i, t in enumerate(trials[5:]):
         runner.start_trial(t)
         runner.report(t, make_result(t, 1, timesteps_total=270, neg_mean_loss=float(i)))
-    assert trials[5].status == TrialStatus.TERMINATED and trials[6].status == TrialStatus.RUNNING
+    assert [t.status for t in trials[5:]] == [TrialStatus.TERMINATED] * 2 + [
+        TrialStatus.PENDING, TrialStatus.RUNNING]
 
 
 # -- choice, status, checks ---------------------------------------------------------------------
@@ -233,12 +241,12 @@ def test_debug_string_shows_rounds_brackets_rungs_and_cutoffs():
         runner.report(t, at(t, 27))
     text = sched.debug_string()
     lines = text.splitlines()
-    assert lines[0] == "Using HyperBand: num_stopped=5 total_brackets=2"
+    assert lines[0] == "Using HyperBand: num_stopped=6 total_brackets=2"
     assert lines[1] == "Round #0:"
     assert lines[2].startswith("  Bracket(Max Size (n)=5, Milestone (r)=81, completed=0.0%): {PENDING: 5}")
-    assert lines[4].startswith("  Bracket(Max Size (n)=3, Milestone (r)=81, completed=")
-    assert lines[4].endswith("{PENDING: 2, RUNNING: 1, TERMINATED: 5}")
-    assert lines[5] == "    Rungs: Iter 27 (n=8): 10 | Iter 81 (n=3): None"
+    assert lines[4].startswith("  Bracket(Max Size (n)=2, Milestone (r)=81, completed=")
+    assert lines[4].endswith("{PENDING: 1, RUNNING: 1, TERMINATED: 6}")
+    assert lines[5] == "    Rungs: Iter 27 (n=8): 11 | Iter 81 (n=2): None"
 
 
 def test_requires_checkpointing():

@@ -46,7 +46,9 @@ class _Bracket:
         self.cutoffs: list[Optional[float]] = []
 
     def _next(self, n: int, r: float, R: float, last: bool) -> tuple[int, float, float]:
-        n = math.ceil(n / self.eta)
+        # Li et al.'s floor(n/eta) survivors (the seed kept ceil(n/eta): more iterations,
+        # no better picks; benchmarks/README.md), never fewer than one.
+        n = max(1, math.floor(n / self.eta + 1e-9))
         r = self.max_t - R if last else min(self.eta * r, self.max_t - R)
         if self.integral:
             r = int(r)
@@ -95,10 +97,10 @@ class _Bracket:
         self.halves = len(self.schedule) - 1 - self.round
         self.n, self.r, self.R = self.schedule[self.round]
         ranked = sorted(self.live, key=lambda tid: _rank(self.live[tid][1]))
-        # The best 1/eta of the trials present (at most n): a bracket the experiment
-        # did not fill is still halved instead of running every member to max_t.
-        keep = min(self.n, math.ceil(len(ranked) / self.eta - 1e-9))
-        cut = len(ranked) - keep
+        # The planned n best go on. In a bracket the experiment did not fill, every
+        # member within the planned n survives: its early rungs compare too few trials,
+        # too early, to cut harder than the bracket was designed to.
+        cut = max(0, len(ranked) - self.n)
         losers, keepers = ranked[:cut], ranked[cut:]
         self.cutoffs.append(self.live[keepers[0]][1] if keepers else None)
         for tid in losers:
@@ -121,7 +123,7 @@ class HyperBandScheduler(TrialScheduler):
     Trials fill brackets in order ``s = 0, 1, ..., brackets-1`` (a *band*; then a
     new band starts). Bracket ``s`` takes ``ceil(brackets/(s+1) * eta**s)`` trials,
     runs them to ``r0 = max_t / eta**s`` and then halves ``s`` times: the best
-    ``1/eta`` of the live trials continue to the next milestone
+    ``floor(n/eta)`` of the bracket's ``n`` continue to the next milestone
     (``r <- min(eta*r, max_t - R)``, ``R <- R + r``; the last milestone is
     ``max_t``), the rest are stopped. A trial that reaches the milestone before
     its bracket-mates is PAUSED (its resources go to other trials) and resumed
@@ -138,7 +140,7 @@ class HyperBandScheduler(TrialScheduler):
         reward_attr: the seed's name of the metric (always maximised).
         max_t: the last milestone of every bracket.
         grace_period: the smallest first milestone; bounds how many brackets fit.
-        reduction_factor: eta; the best ``1/eta`` of a bracket survive each halving.
+        reduction_factor: eta; the best ``floor(n/eta)`` of a bracket's ``n`` survive each halving.
         brackets: brackets per band; default (None) is every bracket that fits,
             ``1 + floor(log_eta(max_t / grace_period))`` (5 for max_t=81, eta=3).
         metric: the result key to optimise (with ``mode``).
