@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import datetime
 import json
 import os
 import queue
 import sys
 import time
-import traceback
 from typing import Any, Callable, Optional
 
 from tunecore import result as R
+from tunecore._failures import failure_message, record_failure
 from tunecore.errors import TrialError, TuneError
 from tunecore.executor import RayTrialExecutor
 from tunecore.loggers._fanout import LoggerFanout
@@ -269,7 +268,7 @@ class TrialRunner:
                 return
             except TrialError as exc:
                 if attempt == 2:
-                    self._write_error(trial, str(exc))
+                    record_failure(trial, str(exc))
                     self._finish(trial, TrialStatus.ERROR, error=True)
                     return
                 time.sleep(0.5)
@@ -373,27 +372,11 @@ class TrialRunner:
         self._state_dirty = True
 
     # -- failures -----------------------------------------------------------------------
-    def _write_error(self, trial: Trial, message: str) -> None:
-        trial.num_failures += 1
-        trial.error_msg = message
-        if trial.logdir:
-            path = os.path.join(trial.logdir, R.ERROR_FILE)
-            stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-            with open(path, "a", encoding="utf-8") as f:
-                f.write(f"=== failure {trial.num_failures} at {stamp} ===\n{message}\n")
-            trial.error_file = path
-
     def _on_failure(self, trial: Trial, exc: BaseException) -> None:
-        if isinstance(exc, TuneError) and not isinstance(exc, TrialError):
-            message = f"{type(exc).__name__}: {exc}"
-        else:
-            message = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            cause = getattr(exc, "cause", None)
-            if cause is not None:
-                message = f"{message}\nCaused by: {type(cause).__name__}: {cause}"
+        message = failure_message(exc)
         # with checkpointing configured, a failure before the first checkpoint restarts from scratch
         recover = (trial.has_checkpoint() or trial.checkpoint_freq > 0) and trial.num_failures < trial.max_failures
-        self._write_error(trial, message)
+        record_failure(trial, message)
         self.trial_executor.kill_trial(trial)
         trial.location = None
         print(f"tunecore: trial {trial} failed ({trial.num_failures} failures): "
