@@ -10,7 +10,7 @@ each callback), so the decisions are the ones a real run would act on. The same
 benchmark, with the same configurations and seeds, drives Ray Tune's own
 ``ASHAScheduler`` and ``HyperBandScheduler`` when ``ray.tune`` is importable.
 
-Run: ``python benchmarks/hyperband_efficiency.py [--seeds 10] [--per-seed]``. Prints one JSON line;
+Run: ``python benchmarks/hyperband_efficiency.py [--seeds 10] [--per-seed] [--sensitivity]``. Prints one JSON line;
 the verdict also counts per-seed wins, ties and losses against each Ray Tune comparator.
 """
 
@@ -40,11 +40,11 @@ class Config:
 
     lr: float
     width: float
-    curve: np.ndarray  # observed accuracy after iteration 1..MAX_T
+    curve: np.ndarray  # observed accuracy after iteration 1..max_t
     cost: float  # simulated seconds per iteration
 
 
-def make_configs(seed: int, n: int = NUM_CONFIGS) -> list[Config]:
+def make_configs(seed: int, n: int = NUM_CONFIGS, max_t: int = MAX_T) -> list[Config]:
     """``n`` random configs of a learner whose speed and ceiling trade off through ``lr``.
 
     * ``lr`` (log-uniform 1e-4..1) sets the speed: high rates converge in a few
@@ -55,7 +55,7 @@ def make_configs(seed: int, n: int = NUM_CONFIGS) -> list[Config]:
     * Evaluation noise: sd 0.004 on every reported accuracy.
     """
     rng = np.random.default_rng(seed)
-    t = np.arange(1, MAX_T + 1, dtype=float)
+    t = np.arange(1, max_t + 1, dtype=float)
     configs = []
     for _ in range(n):
         lr = 10 ** rng.uniform(-4, 0)
@@ -68,7 +68,7 @@ def make_configs(seed: int, n: int = NUM_CONFIGS) -> list[Config]:
         if lr * (1 + 2 * width) > 0.6:  # diverges after an early peak
             t_div = rng.uniform(3, 30)
             acc = np.where(t > t_div, 0.10 + (acc - 0.10) * np.exp(-(t - t_div) / 15), acc)
-        acc = np.clip(acc + rng.normal(0, 0.004, size=MAX_T), 0.0, 1.0)
+        acc = np.clip(acc + rng.normal(0, 0.004, size=max_t), 0.0, 1.0)
         configs.append(Config(lr, width, acc, 0.8 + 0.4 * width))
     return configs
 
@@ -103,6 +103,7 @@ class Simulation:
                  status: Callable[[str], Any], unpause: bool) -> None:
         self.scheduler = scheduler
         self.configs = configs
+        self.max_t = len(configs[0].curve)
         self.status = status
         self.unpause_enabled = unpause
         self.trials = [make_trial(i) for i in range(len(configs))]
@@ -165,7 +166,7 @@ class Simulation:
             it = self.done[i]
             result = {"training_iteration": it, METRIC: float(self.configs[i].curve[it - 1]),
                       "time_total_s": it * self.configs[i].cost}
-            if it >= MAX_T:  # the experiment's stop criterion
+            if it >= self.max_t:  # the experiment's stop criterion
                 self.scheduler.on_trial_complete(self, trial, result)
                 decision = "STOP"
             else:
@@ -192,23 +193,23 @@ class Simulation:
         # What the run itself delivers: the picked trial's accuracy at the last iteration
         # it actually trained (Ray Tune's HyperBand stops its finalists before max_t).
         trained = float(self.configs[pick].curve[self.done[pick] - 1])
-        full = sum(1 for d in self.done if d >= MAX_T)
+        full = sum(1 for d in self.done if d >= self.max_t)
         unfinished = sum(1 for t in self.trials if t.status != self.status("TERMINATED"))
         return {"found": round(found, 4), "best": round(best, 4), "ratio": round(found / best, 4),
                 "trained_ratio": round(trained / best, 4),
                 "picked_iterations": self.done[pick], "iterations": self.iterations,
-                "fraction": round(self.iterations / (MAX_T * len(self.configs)), 4),
+                "fraction": round(self.iterations / (self.max_t * len(self.configs)), 4),
                 "full_runs": full, "unfinished": unfinished, "sim_time": round(self.now, 1)}
 
 
 # -- the schedulers under comparison ------------------------------------------------------
-def _ours(kind: str, **settings: Any) -> tuple[Callable[[], Any], Callable[[int], Any], Callable[[str], Any], bool]:
+def _ours(kind: str, max_t: int = MAX_T, **settings: Any) -> tuple[Callable[[], Any], Callable[[int], Any], Callable[[str], Any], bool]:
     from tunecore.trial import Trial, TrialStatus
     from tune_hyperband import AsyncHyperBandScheduler, HyperBandScheduler
 
     def build() -> Any:
         cls = AsyncHyperBandScheduler if kind == "asha" else HyperBandScheduler
-        return cls(metric=METRIC, mode="max", max_t=MAX_T, **settings)
+        return cls(metric=METRIC, mode="max", max_t=max_t, **settings)
 
     def make_trial(i: int) -> Trial:
         return Trial("sim", config={}, trial_id=f"{i:05d}")
@@ -216,7 +217,7 @@ def _ours(kind: str, **settings: Any) -> tuple[Callable[[], Any], Callable[[int]
     return build, make_trial, lambda name: TrialStatus(name), True
 
 
-def _ray(kind: str, settings: str = "defaults") -> tuple[Callable[[], Any], Callable[[int], Any], Callable[[str], Any], bool]:
+def _ray(kind: str, settings: str = "defaults", max_t: int = MAX_T, reduction_factor: int = 3) -> tuple[Callable[[], Any], Callable[[int], Any], Callable[[str], Any], bool]:
     from ray.tune.schedulers import ASHAScheduler, HyperBandScheduler
 
     def build() -> Any:
@@ -224,22 +225,22 @@ def _ray(kind: str, settings: str = "defaults") -> tuple[Callable[[], Any], Call
             if settings == "same":  # our defaults for max_t=100: grace 10, rf 4, 1 bracket
                 from tune_hyperband import AsyncHyperBandScheduler as Ours
 
-                o = Ours(max_t=MAX_T)
-                return ASHAScheduler(metric=METRIC, mode="max", max_t=MAX_T, grace_period=o._grace_period,
+                o = Ours(max_t=max_t)
+                return ASHAScheduler(metric=METRIC, mode="max", max_t=max_t, grace_period=o._grace_period,
                                      reduction_factor=o._reduction_factor, brackets=o.num_brackets)
-            return ASHAScheduler(metric=METRIC, mode="max", max_t=MAX_T)
+            return ASHAScheduler(metric=METRIC, mode="max", max_t=max_t)
         # "to_max_t": finalists train to max_t (the experiment's stop) as tunecore's do;
         # Ray's default stops them at their last milestone r0 * eta**k (81 or 99 here).
-        return HyperBandScheduler(metric=METRIC, mode="max", max_t=MAX_T,
+        return HyperBandScheduler(metric=METRIC, mode="max", max_t=max_t, reduction_factor=reduction_factor,
                                   stop_last_trials=settings != "to_max_t")
 
     return build, SimTrial, lambda name: name, False
 
 
-def run_all(seeds: list[int], variants: dict[str, Callable]) -> dict[str, list[dict]]:
+def run_all(seeds: list[int], variants: dict[str, Callable], max_t: int = MAX_T) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {name: [] for name in variants}
     for seed in seeds:
-        configs = make_configs(seed)
+        configs = make_configs(seed, max_t=max_t)
         for name, factory in variants.items():
             build, make_trial, status, unpause = factory()
             np.random.seed(seed)  # Ray Tune's ASHA draws brackets from numpy's global RNG
@@ -278,12 +279,43 @@ def head_to_head(ours: list[dict], theirs: list[dict]) -> dict:
                            for a, b in zip(ours, theirs))}
 
 
+def sensitivity(seeds: list[int], max_ts: tuple[int, ...] = (27, 81, 100, 200),
+                etas: tuple[int, ...] = (2, 3, 4)) -> list[dict]:
+    """HyperBand, tunecore against Ray Tune, away from the issue's setting: every
+    (max_t, eta) pair, the same configs and seeds on both sides, brackets as each derives
+    them from max_t and eta."""
+    import logging
+
+    logging.getLogger("ray.tune.schedulers.hb_bohb").setLevel(logging.WARNING)
+    logging.getLogger("ray.tune.schedulers.hyperband").setLevel(logging.WARNING)
+    rows = []
+    for max_t in max_ts:
+        for eta in etas:
+            runs = run_all(seeds, {
+                "tunecore": lambda: _ours("hyperband", max_t=max_t, reduction_factor=eta),
+                "ray": lambda: _ray("hyperband", "defaults", max_t=max_t, reduction_factor=eta),
+            }, max_t=max_t)
+            ours, theirs = aggregate(runs["tunecore"]), aggregate(runs["ray"])
+            rows.append({"max_t": max_t, "eta": eta,
+                         "tunecore": {"ratio": ours["mean_ratio"], "fraction": ours["mean_fraction"]},
+                         "ray": {"ratio": theirs["mean_ratio"], "fraction": theirs["mean_fraction"]}})
+    return rows
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20, help="benchmark instances (default 20)")
     parser.add_argument("--per-seed", action="store_true", help="also print every run's figures")
+    parser.add_argument("--sensitivity", action="store_true",
+                        help="instead: HyperBand vs Ray Tune's for max_t 27/81/100/200 and eta 2/3/4")
     args = parser.parse_args(argv)
     seeds = list(range(args.seeds))
+    if args.sensitivity:
+        start = time.perf_counter()
+        rows = sensitivity(seeds)
+        print(json.dumps({"benchmark": "hyperband_sensitivity", "seeds": len(seeds), "rows": rows,
+                          "seconds": round(time.perf_counter() - start, 2)}))
+        return 0
     variants: dict[str, Callable] = {
         "tunecore_asha": lambda: _ours("asha"),
         "tunecore_hyperband": lambda: _ours("hyperband"),

@@ -55,3 +55,10 @@ def test_at_least_as_accurate_as_ray_tune_with_no_more_iterations(bench, runs, o
     assert a["mean_fraction"] <= b["mean_fraction"], (a, b)
     per_seed = bench.head_to_head(runs[ours], runs[theirs])
     assert per_seed["iterations"]["losses"] == 0, per_seed
+
+
+def test_sensitivity_mode_compares_each_setting(bench):
+    (row,) = bench.sensitivity([0], max_ts=(27,), etas=(3,))
+    assert (row["max_t"], row["eta"]) == (27, 3)
+    for side in ("tunecore", "ray"):
+        assert 0.5 < row[side]["ratio"] <= 1.0 and 0.0 < row[side]["fraction"] < 1.0
