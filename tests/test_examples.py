@@ -1,0 +1,74 @@
+"""Every script in examples/ runs as its README says, at a small size, on the session's Ray.
+
+Each script runs as ``__main__`` (``runpy``) with its own command-line flags; results go to a
+temporary folder, never to ``~/ray_results``. What each prints is checked: the run ended, the
+best trial is a real model's score, and the schedulers saved work where they should.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import runpy
+import sys
+
+import pytest
+
+from tunecore import result as R
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+
+
+@pytest.fixture
+def run_example(ray_session, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(R, "DEFAULT_RESULTS_DIR", str(tmp_path / "ray_results"))
+
+    def run(script: str, *args: str) -> str:
+        monkeypatch.setattr(sys, "argv", [script, *args])
+        runpy.run_path(os.path.join(EXAMPLES, script), run_name="__main__")
+        return capsys.readouterr().out
+
+    return run
+
+
+def _float(pattern: str, text: str) -> float:
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} not in output:\n{text[-2000:]}"
+    return float(match.group(1))
+
+
+def test_quickstart(run_example, tmp_path):
+    out = run_example("quickstart.py")
+    assert "Finished 6 trials" in out
+    assert _float(r"best mean_accuracy=([0-9.]+)", out) > 0.9
+    assert str(tmp_path / "ray_results" / "quickstart") in out
+
+
+def test_hyperband_example_stops_and_pauses_trials(run_example):
+    out = run_example("hyperband_example.py", "--samples", "8", "--max-t", "9")
+    assert "Finished 8 trials: 8 TERMINATED" in out
+    assert _float(r"Best: .* accuracy=([0-9.]+)", out) > 0.8
+    # brackets of 3 (to 9) and 5 (to 3, then the best one to 9): 27 + 15 + 6 epochs
+    assert _float(r"; (\d+) epochs in all", out) == 48
+    assert "(running every trial to the end: 72)" in out
+
+
+def test_async_hyperband_example(run_example):
+    out = run_example("async_hyperband_example.py", "--samples", "8", "--max-t", "9")
+    assert "Finished 8 trials: 8 TERMINATED" in out
+    assert _float(r"Best: .* accuracy=([0-9.]+)", out) > 0.5
+    assert _float(r"; (\d+) epochs in all", out) <= 72
+
+
+def test_pbt_example_prints_the_lineage(run_example, tmp_path):
+    out = run_example("pbt_example.py", "--epochs", "6", "--population", "4", "--local-dir", str(tmp_path))
+    assert "Finished 4 trials: 4 TERMINATED" in out
+    assert _float(r"validation accuracy ([0-9.]+)", out) > 0.5
+    assert re.search(r"from epoch +0: lr=[0-9.e-]+ momentum=", out), out[-2000:]
+    assert os.path.isfile(os.path.join(tmp_path, "pbt_digits", "experiment_state.json"))
+
+
+def test_pbt_toy(run_example):
+    out = run_example("pbt_toy.py", "--iterations", "20")
+    assert "Finished 2 trials: 2 TERMINATED" in out
+    assert 0 < _float(r"best Q = ([0-9.]+)", out) <= 1.2
