@@ -11,7 +11,7 @@ from typing import Any, Optional
 from tunecore import result as R
 from tunecore.errors import TuneError
 from tunecore.state import load_experiment_state
-from tunecore.util import flatten_dict
+from tunecore.util import flatten_dict, read_json_lines
 
 
 @dataclass
@@ -36,19 +36,7 @@ class TrialRecord:
 
 def read_results(path: str) -> list[dict]:
     """The rows of a ``result.json``; a torn last line (a crash mid-write) is skipped."""
-    rows = []
-    if not os.path.exists(path):
-        return rows
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return rows
+    return read_json_lines(path)
 
 
 class Analysis:

@@ -1,8 +1,9 @@
-"""Small helpers shared by the core: atomic files, JSON of anything, pinned objects."""
+"""Small helpers shared by the core: atomic files, JSON lines, JSON of anything, pinned objects."""
 
 from __future__ import annotations
 
 import base64
+import json
 import math
 import os
 import tempfile
@@ -37,6 +38,30 @@ def atomic_write(path: str, text: str, durable: bool = False) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def read_json_lines(path: str) -> list[dict]:
+    """The JSON objects of a ``.jsonl`` file (``result.json``, ``events.jsonl``), in order.
+
+    Blank lines, other JSON values and a torn line (a crash mid-write) are skipped; a
+    missing file reads as empty.
+    """
+    rows: list[dict] = []
+    try:
+        f = open(path, encoding="utf-8")
+    except FileNotFoundError:
+        return rows
+    with f:
+        for line in f:
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict):
+                rows.append(row)
+    return rows
 
 
 def to_jsonable(value: Any) -> Any:

@@ -11,6 +11,7 @@ from typing import Optional
 from tunecore.errors import TuneError
 from tunecore.schedulers import Decision, SchedulerContext, TrialScheduler
 from tunecore.trial import Trial
+from tunecore.util import read_json_lines
 
 from tune_pbt.pbt import EXPLOIT_EVENT
 
@@ -22,19 +23,10 @@ REPLAY_EVENT = "pbt_replay"
 
 def _read_events(path: str) -> list[dict]:
     records = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a torn last line of a run that was killed
-            if isinstance(rec, dict) and isinstance(rec.get("record"), dict) and "event" not in rec:
-                rec = {**rec["record"], **{k: v for k, v in rec.items() if k != "record"}}
-            if isinstance(rec, dict):
-                records.append(rec)
+    for rec in read_json_lines(path):  # a torn last line of a run that was killed is skipped
+        if isinstance(rec.get("record"), dict) and "event" not in rec:
+            rec = {**rec["record"], **{k: v for k, v in rec.items() if k != "record"}}
+        records.append(rec)
     return records
 
 
