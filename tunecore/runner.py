@@ -385,7 +385,8 @@ class TrialRunner:
             source = "its last checkpoint" if trial.has_checkpoint() else "scratch (no checkpoint yet)"
             print(f"Attempting to recover trial {trial} from {source} "
                   f"(failure {trial.num_failures} of at most {trial.max_failures}).", file=sys.stderr)
-            self.loggers.close(trial)  # reopened by _start, which tells each logger the restore point
+            # reopened by _start, which tells each logger the restore point
+            self.loggers.close(trial, restarting=True)
             trial.status = TrialStatus.PENDING
             # a lost node shrinks the cluster: restart now only if the trial still fits, else
             # it waits PENDING (with its checkpoint) instead of blocking on an unplaceable actor

@@ -39,10 +39,14 @@ class Logger:
         default_enabled: on for experiments that do not list ``loggers``.
         restore_iteration: the iteration the trial restarts from, ``0`` for a start
             from scratch, ``None`` when unknown (see above).
+        restarting: True while :meth:`close` runs because the trial failed and
+            restarts from a checkpoint: a new logger continues the same folder, so a
+            once-per-trial summary (TensorBoard's HParams session) is left to it.
     """
 
     default_enabled: bool = True
     restore_iteration: Optional[int] = None
+    restarting: bool = False
 
     def __init__(self, config: dict, logdir: str, trial: Optional["Trial"] = None) -> None:
         self.config = config
@@ -96,7 +100,7 @@ class Logger:
         """Make everything written so far durable."""
 
     def close(self) -> None:
-        """The trial ended; flush and release resources."""
+        """The trial ended (or restarts, see ``restarting``); flush and release resources."""
         self.flush()
 
 

@@ -56,8 +56,13 @@ class LoggerFanout:
     def flush(self, trial: "Trial") -> None:
         self._each(trial, lambda logger: logger.flush())
 
-    def close(self, trial: "Trial") -> None:
-        self._each(trial, lambda logger: logger.close())
+    def close(self, trial: "Trial", restarting: bool = False) -> None:
+        """Close the trial's loggers; ``restarting``: it restarts from a checkpoint next (Logger.restarting)."""
+        def close(logger: Logger) -> None:
+            logger.restarting = restarting
+            logger.close()
+
+        self._each(trial, close)
         self._by_trial.pop(trial.trial_id, None)
 
     def _each(self, trial: "Trial", call: Callable[[Logger], Any], drop: bool = False) -> None:

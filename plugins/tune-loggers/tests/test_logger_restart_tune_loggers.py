@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+from tensorboard.plugins.hparams import plugin_data_pb2
 
 from tune_loggers import CSVLogger, TensorBoardLogger
 from tune_loggers.csv_logger import trim_progress
@@ -61,6 +62,23 @@ def session_starts(logdir) -> list[int]:
             if event.HasField("session_log"):
                 out.append(event.step)
     return out
+
+
+def hparams_sessions(logdir) -> int:
+    """How many HParams sessions (``session_start_info`` summaries) the folder's event files hold."""
+    count = 0
+    for path in glob.glob(os.path.join(logdir, "events.out.tfevents.*")):
+        for event in EventFileLoader(path).Load():
+            count += sum(v.tag == "_hparams_/session_start_info" for v in event.summary.value)
+    return count
+
+
+def hparams_metrics(logdir) -> list[str]:
+    """The metric tags of the HParams experiment TensorBoard shows for the folder."""
+    ea = EventAccumulator(str(logdir))
+    ea.Reload()
+    content = ea.PluginTagToContent("hparams")["_hparams_/experiment"]
+    return [m.name.tag for m in plugin_data_pb2.HParamsPluginData.FromString(content).experiment.metric_infos]
 
 
 # -- CSVLogger ------------------------------------------------------------------------
@@ -146,6 +164,22 @@ def test_tensorboard_first_start_writes_no_session_log(trial, tmp_path):
     assert tb_series(tmp_path, "gen") == [(10, 1.0), (20, 1.0), (30, 1.0)]
 
 
+def test_a_logger_closed_for_a_restart_leaves_the_hparams_session_to_the_next(trial, tmp_path):
+    with Logger.restoring(0):
+        first = TensorBoardLogger(trial.config, trial.logdir, trial)
+    first.on_result(make_result(trial, 1, a=1.0))
+    first.restarting = True  # as LoggerFanout.close(trial, restarting=True) sets it
+    first.close()
+    assert hparams_sessions(tmp_path) == 0
+    with Logger.restoring(1):
+        second = TensorBoardLogger(trial.config, trial.logdir, trial)
+    second.on_result(make_result(trial, 2, a=2.0, b=5.0))  # a metric the first run never had
+    second.close()
+    # TensorBoard keeps a folder's first session: the only one holds the final metrics
+    assert hparams_sessions(tmp_path) == 1
+    assert {TAG + "a", TAG + "b"} <= set(hparams_metrics(tmp_path))
+
+
 def test_event_files_sort_in_opening_order(trial, tmp_path):
     opened = []
     for _ in range(5):
@@ -214,3 +248,4 @@ def test_recovered_trial_logs_each_iteration_once_in_every_logger(ray_session, r
     assert tb_series(logdir, "gen") == [(10 * i, gen) for i, gen in expected]  # step: timesteps_total
     assert tb_series(logdir, "training_iteration") == [(10 * i, float(i)) for i, _ in expected]
     assert len(glob.glob(os.path.join(logdir, "events.out.tfevents.*"))) == 2
+    assert hparams_sessions(logdir) == 1  # written by the restarted logger only

@@ -128,7 +128,9 @@ class TensorBoardLogger(Logger):
     keys flattened with ``/``, tagged ``ray/tune/<key>``), at the step given by
     ``timesteps_total`` (else ``training_iteration``). On close, the trial's
     hyperparameters and the tags of its final metrics are written as an HParams
-    session, so TensorBoard's HParams view compares trials by their last values.
+    session, so TensorBoard's HParams view compares trials by their last values
+    (not when the trial closes only to restart after a failure: TensorBoard keeps
+    the first session of a folder, so the restarted logger writes it).
 
     A trial that restarts from a checkpoint at iteration ``k`` (``restore_iteration``)
     writes a new event file starting with a ``SessionLog.START`` event at the first
@@ -218,6 +220,9 @@ class TensorBoardLogger(Logger):
             return
         self._closed = True
         try:
-            self._write_hparams()
+            # TensorBoard keeps the first HParams session a folder holds: a logger closed for
+            # a restart leaves it to the next one, which knows the trial's final metrics.
+            if not self.restarting:
+                self._write_hparams()
         finally:
             self._events.close()
