@@ -220,6 +220,28 @@ class RayTrialExecutor:
         """Could this trial ever run on the cluster as it is now?"""
         return resources.cpu_total() <= self._cluster.cpu + 1e-9 and resources.gpu_total() <= self._cluster.gpu + 1e-9
 
+    def refuse_unplaceable(self, trial: Trial) -> None:
+        """Raise a TuneError saying how to fix it if ``trial`` can never run on this cluster.
+
+        Never with ``queue_trials`` (an autoscaling cluster may grow to fit it).
+        """
+        if self.queue_trials or self.fits_cluster(trial.resources):
+            return
+        from tunecore.registry import get_trainable_cls
+
+        helptext = ""
+        try:
+            helptext = get_trainable_cls(trial.trainable_name).resource_help(trial.config) or ""
+        except Exception:
+            pass
+        c = self._cluster
+        raise TuneError(
+            f"Insufficient cluster resources to launch trial {trial}: it requests "
+            f"{trial.resources.summary_string()} (including extras) but the cluster has "
+            f"{c.cpu:g} CPUs, {c.gpu:g} GPUs. Lower trial_resources, join a bigger cluster with "
+            f"address=..., or pass queue_trials=True on an autoscaling cluster. {helptext}".strip()
+        )
+
     def resource_string(self) -> str:
         def fmt(x: float) -> str:
             return str(int(x)) if float(x).is_integer() else f"{x:g}"

@@ -194,21 +194,7 @@ class TrialRunner:
         if key in self._checked_resources:
             return
         self.trial_executor.refresh_cluster(force=not self._checked_resources)
-        if not self.trial_executor.queue_trials and not self.trial_executor.fits_cluster(trial.resources):
-            from tunecore.registry import get_trainable_cls
-
-            helptext = ""
-            try:
-                helptext = get_trainable_cls(trial.trainable_name).resource_help(trial.config) or ""
-            except Exception:
-                pass
-            c = self.trial_executor.cluster
-            raise TuneError(
-                f"Insufficient cluster resources to launch trial {trial}: it requests "
-                f"{trial.resources.summary_string()} (including extras) but the cluster has "
-                f"{c.cpu:g} CPUs, {c.gpu:g} GPUs. Lower trial_resources, join a bigger cluster with "
-                f"address=..., or pass queue_trials=True on an autoscaling cluster. {helptext}".strip()
-            )
+        self.trial_executor.refuse_unplaceable(trial)
         self._checked_resources.add(key)
 
     def _launch_trials(self) -> int:
