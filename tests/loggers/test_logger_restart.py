@@ -12,7 +12,7 @@ from tunecore.loggers import JsonLogger, Logger
 from tunecore.loggers.json import trim_results
 from tunecore.testing import make_result, make_trial
 from tunecore.trial import TrialStatus
-from tunecore.testing import StepTrainable
+from tunecore.testing import FailsOnce
 
 
 def iterations(logdir) -> list[int]:
@@ -111,18 +111,6 @@ class RestartRecorder(Logger):
 
     def on_result(self, result: dict) -> None:
         pass
-
-
-class FailsOnce(StepTrainable):
-    """Counts iterations; fails once at ``fail_at`` (a marker file remembers it did)."""
-
-    def _train(self):
-        self.step += 1
-        if self.step == self.config["fail_at"] and not os.path.exists(self.config["marker"]):
-            open(self.config["marker"], "w").close()
-            raise RuntimeError(f"planned failure at step {self.step}")
-        return {"step": self.step, "timesteps_this_iter": 10}
-
 
 
 def test_the_runner_tells_loggers_where_a_recovered_trial_restarts(ray_session, results_dir, tmp_path):

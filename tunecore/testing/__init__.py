@@ -13,7 +13,8 @@ the matching suite in its own tests (this module needs pytest)::
 
 The suites have no ``Test`` prefix, so pytest only collects them through a subclass.
 :class:`FakeRunner` (also ``FakeContext``), :func:`make_trial` and :func:`make_result`
-drive a scheduler like the runner does, without Ray.
+drive a scheduler like the runner does, without Ray. :class:`StepTrainable` and
+:class:`FailsOnce` are small Trainables for end-to-end tests of checkpoints and recovery.
 """
 
 from tunecore.testing._fakes import FakeContext, FakeRunner, make_result, make_trial
@@ -21,10 +22,11 @@ from tunecore.testing._logger import LoggerContract
 from tunecore.testing._scheduler import SchedulerContract
 from tunecore.testing._searcher import SearcherContract
 from tunecore.testing._syncer import SyncerContract, folder_listing
-from tunecore.testing._trainables import StepTrainable
+from tunecore.testing._trainables import FailsOnce, StepTrainable
 from tunecore.testing._wait import wait_for
 
 __all__ = [
+    "FailsOnce",
     "FakeContext",
     "FakeRunner",
     "LoggerContract",

@@ -1,4 +1,4 @@
-"""Trainables for tests: a step counter that checkpoints itself."""
+"""Trainables for tests: a step counter that checkpoints itself, and one that fails once."""
 
 from __future__ import annotations
 
@@ -27,3 +27,23 @@ class StepTrainable(Trainable):
     def _restore(self, path: str) -> None:
         with open(path) as f:
             self.step = json.load(f)["step"]
+
+
+class FailsOnce(StepTrainable):
+    """A :class:`StepTrainable` that raises once, at step ``config["fail_at"]``.
+
+    The file ``config["marker"]`` remembers that it did, across workers, so the
+    recovered trial runs on. Each result holds ``step`` and ``gen``: 1 before the
+    failure, 2 after, so a test sees which run logged a row.
+    """
+
+    def _setup(self, config: dict) -> None:
+        super()._setup(config)
+        self.gen = 2 if os.path.exists(config["marker"]) else 1
+
+    def _train(self) -> dict:
+        self.step += 1
+        if self.step == self.config["fail_at"] and not os.path.exists(self.config["marker"]):
+            open(self.config["marker"], "w").close()
+            raise RuntimeError(f"planned failure at step {self.step}")
+        return {"step": self.step, "gen": float(self.gen), "timesteps_this_iter": 10}

@@ -19,7 +19,7 @@ from tunecore import run_experiments
 from tunecore.loggers import JsonLogger, Logger
 from tunecore.testing import make_result, make_trial
 from tunecore.trial import TrialStatus
-from tunecore.testing import StepTrainable
+from tunecore.testing import FailsOnce
 
 TAG = "ray/tune/"
 
@@ -203,30 +203,11 @@ class Seen(Logger):
             f.write(json.dumps([result["training_iteration"], result["gen"]]) + "\n")
 
 
-class FailsOnceAfterCheckpoint(StepTrainable):
-    """Counts iterations; fails once at ``fail_at`` (a marker file remembers it did).
-
-    ``gen`` is 1 before the failure and 2 after, so a test sees which run logged a row.
-    """
-
-    def _setup(self, config):
-        self.step = 0
-        self.gen = 2 if os.path.exists(config["marker"]) else 1
-
-    def _train(self):
-        self.step += 1
-        if self.step == self.config["fail_at"] and not os.path.exists(self.config["marker"]):
-            open(self.config["marker"], "w").close()
-            raise RuntimeError(f"planned failure at step {self.step}")
-        return {"gen": float(self.gen), "timesteps_this_iter": 10}
-
-
-
 def test_recovered_trial_logs_each_iteration_once_in_every_logger(ray_session, results_dir, tmp_path):
     # checkpoint at 2, row 3 logged, failure at 4: the trial restarts from 2 and logs 3 again
     [trial] = run_experiments({
         "logger_restart": {
-            "run": FailsOnceAfterCheckpoint,
+            "run": FailsOnce,
             "config": {"fail_at": 4, "marker": str(tmp_path / "failed")},
             "stop": {"training_iteration": 6},
             "checkpoint_freq": 2,
