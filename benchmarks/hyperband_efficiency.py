@@ -286,8 +286,7 @@ def sensitivity(seeds: list[int], max_ts: tuple[int, ...] = (27, 81, 100, 200),
     them from max_t and eta."""
     import logging
 
-    logging.getLogger("ray.tune.schedulers.hb_bohb").setLevel(logging.WARNING)
-    logging.getLogger("ray.tune.schedulers.hyperband").setLevel(logging.WARNING)
+    logging.getLogger("ray.tune.schedulers.hyperband").setLevel(logging.WARNING)  # "Bracket too small"
     rows = []
     for max_t in max_ts:
         for eta in etas:

@@ -7,6 +7,7 @@ best trial is a real model's score, and the schedulers saved work where they sho
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import runpy
@@ -15,6 +16,7 @@ import sys
 import pytest
 
 from tunecore import result as R
+from tunecore.util import read_json_lines
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
 
@@ -53,11 +55,21 @@ def test_hyperband_example_stops_and_pauses_trials(run_example):
     assert "(running every trial to the end: 72)" in out
 
 
-def test_async_hyperband_example(run_example):
+def test_async_hyperband_example(run_example, tmp_path):
     out = run_example("async_hyperband_example.py", "--samples", "8", "--max-t", "9")
     assert "Finished 8 trials: 8 TERMINATED" in out
     assert _float(r"Best: .* accuracy=([0-9.]+)", out) > 0.5
-    assert _float(r"; (\d+) epochs in all", out) <= 72
+    # grace 3, rf 4, max_t 9: one rung, at 3. A trial ASHA cut stopped there; the rest ran to 9.
+    ends = []
+    for path in glob.glob(str(tmp_path / "ray_results" / "asha_digits" / "*" / "result.json")):
+        logdir = os.path.dirname(path)
+        last = read_json_lines(path)[-1]["training_iteration"]
+        stops = [e["iteration"] for e in read_json_lines(os.path.join(logdir, "events.jsonl"))
+                 if e.get("event") == "stopped" and e.get("by") == "scheduler"]
+        assert last in (3, 9) and stops == [last], (logdir, last, stops)
+        ends.append(last)
+    assert len(ends) == 8
+    assert _float(r"; (\d+) epochs in all", out) == sum(ends)
 
 
 def test_pbt_example_prints_the_lineage(run_example, tmp_path):
