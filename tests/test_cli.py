@@ -58,11 +58,39 @@ def test_tune_run_json_spec_then_ls(project):
     ls = run_cli("tune", "ls", str(project / "results" / "climb"), cwd=project)
     assert ls.returncode == 0, ls.stderr
     lines = ls.stdout.splitlines()
-    assert lines[0].split() == ["TRIAL", "STATUS", "mean_accuracy", "CONFIG"]
-    assert any("rate=1" in l and "TERMINATED" in l and " 3 " in l and '{"rate": 1}' in l for l in lines)
+    assert lines[0].split() == ["TRIAL", "STATUS", "ENDING", "mean_accuracy", "CONFIG"]
+    assert any(l.split()[:2] == ["mytrain:Climb_0_rate=1", "TERMINATED"] and
+               "  stop criterion training_iteration>=3 @3  " in l and " 3  " in l and l.endswith('{"rate": 1}')
+               for l in lines), lines
     assert lines[-1].startswith("Best (mean_accuracy, max): mytrain:Climb_1_rate=2")
     as_json = json.loads(run_cli("tune", "ls", str(project / "results" / "climb"), "--json").stdout)
     assert sorted(t["metric"] for t in as_json) == [3, 6]
+    assert [(t["ending"]["how"], t["ending"]["criterion"], t["ending"]["inferred"], t["exploits"]) for t in as_json] \
+        == [("stop_criterion", {"training_iteration": 3}, False, 0)] * 2
+
+
+def test_tune_ls_tells_inferred_endings_of_an_old_folder(tmp_path):
+    """A folder from before endings were recorded: a scheduler stop was recorded, the rest is inferred."""
+    folder = tmp_path / "old"
+    trials = []
+    for tid, status, it, acc in (("a", "TERMINATED", 15, 0.8), ("b", "TERMINATED", 4, 0.5), ("c", "ERROR", 2, 0.1)):
+        logdir = folder / f"t_{tid}"
+        logdir.mkdir(parents=True)
+        last = {"training_iteration": it, "acc": acc, "done": True}
+        (logdir / "result.json").write_text(json.dumps(last) + "\n")
+        trials.append({"trial_id": tid, "name": f"t_{tid}", "status": status, "config": {}, "logdir": str(logdir),
+                       "last_result": last, "stopping_criterion": {"acc": 0.99}})
+    (folder / "t_b" / "events.jsonl").write_text(json.dumps(
+        {"event": "stopped", "by": "scheduler", "scheduler": "MedianStoppingRule", "iteration": 4}) + "\n")
+    (folder / "t_c" / "error.txt").write_text("=== failure 1 at x ===\nTraceback (most recent call last):\n"
+                                               "  File \"f.py\", line 1\nValueError: boom\n")
+    (folder / "experiment_state.json").write_text(json.dumps({"version": 1, "trials": trials}))
+    proc = run_cli("tune", "ls", str(folder))
+    assert proc.returncode == 0, proc.stderr
+    rows = {l.split()[0]: l for l in proc.stdout.splitlines()[1:4]}
+    assert "  stopped early? @15 (inferred)  " in rows["t_a"]
+    assert "  stopped by MedianStoppingRule @4  " in rows["t_b"]
+    assert "  error @2: ValueError: boom  " in rows["t_c"]
 
 
 def test_tune_run_yaml_with_scheduler_block(project):

@@ -3,19 +3,25 @@ experiment and against the folder it leaves on disk. Screenshots go to ``artifac
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
 
 from test_web_server_e2e import LiveExperiment, WebSlow
+from trainables import EndsAs
 import tunecore
+from tunecore.schedulers import FIFOScheduler
 from tunecore.testing import wait_for
+from tunecore.trial import TrialStatus
 from tunecore.web_server import DashboardServer
 
 
 tunecore.register_trainable("dash_slow", WebSlow)  # 0.1 s per iteration, reward grows with lr
+tunecore.register_trainable("dash_ends", EndsAs)  # config["role"] says how it ends
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -154,7 +160,9 @@ def test_dashboard_of_a_folder_on_disk(ray_session, results_dir, token, page):
         assert set(_rows(page).values()) == {"TERMINATED"}
         assert re.search(r"disk", page.title())
         early = sum(1 for i in iterations if i < 6)
-        expect(page.locator("#trials .chip", has_text="stopped early")).to_have_count(early)
+        expect(page.locator("#trials .chip", has_text="stopped early by MedianStoppingRule")).to_have_count(early)
+        expect(page.locator("#trials .chip", has_text="met stop criterion")).to_have_count(3 - early)
+        expect(page.locator("#events li[data-kind='finished']")).to_have_count(3 - early)
         expect(page.locator("#events li[data-kind='stopped']")).to_have_count(early)
         expect(page.locator("#curves rect.marker-stop")).to_have_count(early)
         page.mouse.move(5, 5)
@@ -162,4 +170,212 @@ def test_dashboard_of_a_folder_on_disk(ray_session, results_dir, token, page):
         d = page.get_attribute("#curves path.curve.best", "d")
         assert d.count("L") == 5
         _screenshot(page, "dashboard_disk.png")
+        assert not page.console_errors, page.console_errors
+
+
+# -- endings ------------------------------------------------------------------------------
+class EveryEnding(FIFOScheduler):
+    """Stops "scheduler" at iteration 3, pauses "paused" at 2 for good (it never resumes a trial),
+    and at iteration 2 of "exploited" copies the running "keeper" into it as PBT does (same record)."""
+
+    def __init__(self):
+        super().__init__()
+        self.exploited = False
+
+    def on_trial_result(self, runner, trial, result):
+        role, it = trial.config["role"], result["training_iteration"]
+        if role == "scheduler" and it == 3:
+            return self.STOP
+        if role == "paused" and it == 2:
+            return self.PAUSE
+        if role == "exploited" and it == 2 and not self.exploited:  # it goes on from the keeper's iteration
+            self.exploited = True
+            [donor] = [t for t in runner.get_trials() if t.config["role"] == "keeper"]
+            assert donor.status == TrialStatus.RUNNING  # started before this trial
+            checkpoint = runner.save_trial(donor)
+            config = dict(trial.config, lr=1.5)
+            runner.exploit_trial(trial, checkpoint, config, record={
+                "event": "pbt_exploit", "trial_id": trial.trial_id, "iteration": it, "source_trial": donor.trial_id,
+                "source_iteration": checkpoint.iteration, "old_config": dict(trial.config), "new_config": config,
+                "timestamp": time.time()})
+        return self.CONTINUE
+
+    def choose_trial_to_run(self, runner):
+        return next((t for t in runner.get_trials()
+                     if t.status == TrialStatus.PENDING and runner.has_resources(t.resources)), None)
+
+
+ROLES = ["keeper", "exploited", "criterion", "returned", "scheduler", "error", "paused", "user"]
+
+_VIEW = """() => {
+  const lines = (sel) => [...document.querySelectorAll(sel)].map((li) => [li.dataset.kind, li.lastChild.textContent]);
+  const out = {};
+  for (const tr of document.querySelectorAll("#trials tbody tr")) {
+    const id = tr.dataset.trial;
+    out[id] = {status: tr.dataset.status, chips: [...tr.querySelectorAll(".chip")].map((c) => c.textContent),
+               ending: lines(`#events li[data-ending][data-trial="${id}"]`),
+               history: lines(`#events li:not([data-ending])[data-trial="${id}"]`)};
+  }
+  out.stop_markers = document.querySelectorAll("#curves rect.marker-stop").length;
+  out.pause_markers = document.querySelectorAll("#curves circle.marker-pause").length;
+  return out;
+}"""
+
+
+def _view(page) -> dict:
+    """Per trial: its status, the chips beside it, its ending line and its other decision lines."""
+    return page.evaluate(_VIEW)
+
+
+def _settle(page, expected: dict, what: str) -> dict:
+    try:
+        wait_for(lambda: _view(page) == expected, timeout=30, what=what)
+    except AssertionError:
+        assert _view(page) == expected, what  # shows the difference
+    return _view(page)
+
+
+def _end_every_ending(live, ids) -> None:
+    """The paused trial first: a run left with only a paused trial and nothing to run is an error."""
+    for role in ("paused", "keeper"):
+        try:
+            live.client.stop_trial(ids[role])
+        except Exception:  # noqa: BLE001 - the experiment ended already; finish() reports why
+            pass
+
+
+def test_every_ending_in_the_live_and_the_folder_view(ray_session, results_dir, token, page, browser):
+    """One experiment with each way a trial can end (or pause, or be exploited): every trial's chip
+    and decision line, in the live dashboard and in the folder's, and the two agree."""
+    live = LiveExperiment(results_dir, {"ends": {
+        "run": "dash_ends", "stop": {"goal": 1}, "local_dir": results_dir, "max_failures": 0,
+        "config": {"role": {"grid_search": ROLES}, "lr": 1.0, "sleep": 0.1}}},
+        scheduler=EveryEnding(), raise_on_failed_trial=False)
+    ids: dict = {}
+    disk_context = None
+    try:
+        infos = wait_for(lambda: (t := live.client.get_all_trials()["trials"]) and len(t) == len(ROLES) and t,
+                         what="every trial")
+        ids.update({t["config"]["role"]: t["id"] for t in infos})
+        names = {t["config"]["role"]: t["name"] for t in infos}
+        _login(page, f"http://127.0.0.1:{live.port}/", token)
+        # a user stops "user" with its button
+        wait_for(lambda: (live.client.get_trial(ids["user"])["trial_info"]["result"] or {}).get("training_iteration", 0) >= 2,
+                 timeout=60, what="the user's trial to run")
+        page.click(f"button[data-stop='{ids['user']}']")
+
+        def settled():
+            status = live.statuses()
+            return (status[ids["keeper"]] == "RUNNING" and status[ids["paused"]] == "PAUSED"
+                    and status[ids["error"]] == "ERROR"
+                    and all(status[ids[r]] == "TERMINATED" for r in ROLES if r not in ("keeper", "paused", "error")))
+        wait_for(settled, timeout=60, what="every trial but the keeper to end or pause")
+        it = {r: (live.client.get_trial(ids[r])["trial_info"]["result"] or {}).get("training_iteration") for r in ROLES}
+        assert (it["criterion"], it["returned"], it["scheduler"], it["error"], it["paused"]) == (3, 3, 3, 1, 2)
+
+        def line(kind, text):
+            return [[kind, text]]
+
+        n = names
+        expected = {
+            ids["keeper"]: {"status": "RUNNING", "chips": [], "ending": [], "history": []},
+            ids["exploited"]: {"status": "TERMINATED", "chips": ["met stop criterion", "exploited ×1"],
+                               "ending": line("finished", f"{n['exploited']} met its stop criterion (goal ≥ 1) "
+                                                          f"at iteration {it['exploited']}"),
+                               "history": line("exploit", f"{n['exploited']} copied {n['keeper']} at iteration 2; "
+                                                          "lr: 1 → 1.5")},
+            ids["criterion"]: {"status": "TERMINATED", "chips": ["met stop criterion"], "history": [],
+                               "ending": line("finished", f"{n['criterion']} met its stop criterion (goal ≥ 1) "
+                                                          "at iteration 3")},
+            ids["returned"]: {"status": "TERMINATED", "chips": ["returned"], "history": [],
+                              "ending": line("finished", f"{n['returned']} finished on its own (the trainable "
+                                                         "returned) at iteration 3")},
+            ids["scheduler"]: {"status": "TERMINATED", "chips": ["stopped early by EveryEnding"], "history": [],
+                               "ending": line("stopped", f"{n['scheduler']} stopped early by EveryEnding at "
+                                                         "iteration 3")},
+            ids["error"]: {"status": "ERROR", "chips": ["error: RuntimeError: planned failure at step 2", "1 failures"],
+                           "history": [],
+                           "ending": line("error", f"{n['error']} failed at iteration 1: RuntimeError: planned "
+                                                   "failure at step 2")},
+            ids["paused"]: {"status": "PAUSED", "chips": ["paused by EveryEnding"], "history": [],
+                            "ending": line("paused", f"{n['paused']} paused by EveryEnding at iteration 2")},
+            ids["user"]: {"status": "TERMINATED", "chips": ["stopped by user"], "history": [],
+                          "ending": line("stop-request", f"{n['user']} stopped by a user (dashboard or API) at "
+                                                         f"iteration {it['user']}")},
+            "stop_markers": 1, "pause_markers": 1,
+        }
+        live_view = _settle(page, expected, "the live dashboard to tell every ending")
+        assert "inferred" not in page.inner_text("#app")
+        page.mouse.move(5, 5)
+        _screenshot(page, "dashboard_endings_live.png")
+
+        # the folder the run is writing, served on its own, read-only
+        disk_context = browser.new_context(viewport={"width": 1440, "height": 1100})
+        disk = disk_context.new_page()
+        errors: list = []
+        disk.on("pageerror", lambda e: errors.append(str(e)))
+        with DashboardServer(os.path.join(results_dir, "ends"), port=0, verbose=False) as server:
+            _login(disk, server.url, token)
+            assert disk.inner_text("#live-badge") == "from disk (read-only)"
+            disk_view = _settle(disk, expected, "the folder's dashboard to tell every ending")
+            assert disk_view == live_view
+            assert "inferred" not in disk.inner_text("#app")
+            disk.mouse.move(5, 5)
+            _screenshot(disk, "dashboard_endings_disk.png")
+        assert not errors and not page.console_errors, (errors, page.console_errors)
+    finally:
+        if disk_context is not None:
+            disk_context.close()
+        if ids:
+            _end_every_ending(live, ids)
+        trials = live.finish()
+    assert {t.trial_id: t.status.value for t in trials}[ids["paused"]] == "TERMINATED"
+
+
+def _old_folder(folder: str) -> None:
+    """An experiment folder as a runner wrote it before it recorded endings (scheduler stops only)."""
+    trials = []
+    for tid, status, last, criterion in (
+            ("met", "TERMINATED", {"training_iteration": 5, "acc": 0.99}, {"acc": 0.99}),
+            ("short", "TERMINATED", {"training_iteration": 15, "acc": 0.8}, {"acc": 0.99}),
+            ("cut", "TERMINATED", {"training_iteration": 4, "acc": 0.5}, {"acc": 0.99}),
+            ("bad", "ERROR", {"training_iteration": 2, "acc": 0.1}, {"acc": 0.99})):
+        logdir = os.path.join(folder, f"f_{tid}")
+        os.makedirs(logdir)
+        with open(os.path.join(logdir, "result.json"), "w") as f:
+            for i in range(1, last["training_iteration"] + 1):
+                f.write(json.dumps({"training_iteration": i, "acc": last["acc"] * i / last["training_iteration"]}) + "\n")
+        trials.append({"trial_id": tid, "trainable_name": "f", "experiment_tag": f"0_{tid}", "name": f"f_{tid}",
+                       "config": {"lr": 0.1}, "status": status, "last_result": dict(last, done=True),
+                       "logdir": logdir, "num_failures": int(status == "ERROR"), "stopping_criterion": criterion})
+    with open(os.path.join(folder, "f_cut", "events.jsonl"), "w") as f:
+        f.write(json.dumps({"event": "stopped", "by": "scheduler", "scheduler": "MedianStoppingRule",
+                            "iteration": 4, "time": 1.0}) + "\n")
+    with open(os.path.join(folder, "f_bad", "error.txt"), "w") as f:
+        f.write("=== failure 1 at 2024-01-01_00-00-00 ===\nTraceback (most recent call last):\n"
+                '  File "train.py", line 3, in f\n    raise ValueError("boom")\nValueError: boom\n')
+    with open(os.path.join(folder, "experiment_state.json"), "w") as f:
+        json.dump({"version": 1, "finished": True, "trials": trials}, f)
+
+
+def test_folder_without_recorded_endings_says_what_is_inferred(token, page, tmp_path):
+    folder = str(tmp_path / "old")
+    _old_folder(folder)
+    inferred = " (inferred from its results: the run did not record how it ended)"
+    with DashboardServer(folder, port=0, verbose=False) as server:
+        _login(page, server.url, token)
+        expected = {
+            "met": {"status": "TERMINATED", "chips": ["met stop criterion (inferred)"], "history": [],
+                    "ending": [["finished", "f_met met its stop criterion (acc ≥ 0.99) at iteration 5" + inferred]]},
+            "short": {"status": "TERMINATED", "chips": ["stopped early (inferred)"], "history": [],
+                      "ending": [["stopped", "f_short ended at iteration 15 before meeting its stop criterion: "
+                                             "stopped early" + inferred]]},
+            "cut": {"status": "TERMINATED", "chips": ["stopped early by MedianStoppingRule"], "history": [],
+                    "ending": [["stopped", "f_cut stopped early by MedianStoppingRule at iteration 4"]]},
+            "bad": {"status": "ERROR", "chips": ["error: ValueError: boom", "1 failures"], "history": [],
+                    "ending": [["error", "f_bad failed at iteration 2: ValueError: boom"]]},
+            "stop_markers": 2, "pause_markers": 0,
+        }
+        _settle(page, expected, "the old folder's endings")
+        assert page.locator("#trials .chip.inferred").count() == 2
         assert not page.console_errors, page.console_errors

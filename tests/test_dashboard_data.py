@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from tunecore.endings import ending_label, error_headline, trial_ending
 from tunecore.web.sources import FolderSource
 from tunecore.web_server import DashboardServer, TuneClient
 
@@ -71,12 +72,73 @@ def test_history_is_incremental_and_tracks_status(tmp_path, monkeypatch):
     assert [(r["t"], r["r"]["training_iteration"]) for r in third["results"]] == [("b", 2)]
     assert sorted((e["t"], e["to"]) for e in third["events"]) == [("a", "TERMINATED"), ("b", "PAUSED")]
     summary = {t["id"]: t for t in third["trials"]}
-    assert summary["a"]["stopped_early"] is True and summary["b"]["stopped_early"] is False
-    assert [t["stopped_early"] for t in source.history(0, None)["trials"]] == [True, False]
+    # no recorded ending (a folder from before they were recorded): inferred, and said to be
+    assert summary["a"]["ending"] == {"how": "early", "iteration": 3, "inferred": True, "s": None}
+    assert summary["b"]["ending"] == {"how": "paused", "iteration": None, "scheduler": None, "inferred": False,
+                                      "s": None}
+    assert [t["ending"]["how"] for t in source.history(0, None)["trials"]] == ["early", "paused"]
     assert summary["a"]["metrics"] == {"training_iteration": 3, "loss": 0.3}
+
+    # the runner's record of the end decides, and the ending points at it (its sequence number)
+    ended = {"event": "ended", "how": "returned", "iteration": 3, "time": 5.0}
+    _append(folder, "a", "events.jsonl", [ended])
+    fourth = source.history(third["cursor"], gen)
+    [event] = fourth["events"]
+    assert event == dict(ended, t="a", s=event["s"])
+    assert fourth["trials"][0]["ending"] == {"how": "returned", "iteration": 3, "time": 5.0, "inferred": False,
+                                             "s": event["s"]}
 
     again = source.history(5, "another-generation")  # a page from before a restart starts over
     assert again["reset"] and len(again["results"]) == 5
+    assert again["trials"][0]["ending"]["s"] == [e["s"] for e in again["events"] if e.get("event") == "ended"][0]
+
+
+def test_trial_ending_from_records_status_or_results():
+    crit = {"acc": 0.9}
+    stopped = {"event": "stopped", "by": "scheduler", "scheduler": "MedianStoppingRule", "iteration": 4}
+    pause = {"event": "paused", "by": "scheduler", "scheduler": "HyperBand", "iteration": 2}
+    err = {"event": "ended", "how": "error", "iteration": 2, "error": "ValueError: boom", "failures": 1}
+    done = {"event": "ended", "how": "returned", "iteration": 7}
+    last = {"training_iteration": 7, "acc": 0.5}
+
+    def how(status, events, last=last, error=None):
+        e = trial_ending(status, events, last, crit, error)
+        return e and (e["how"], e["iteration"], e["inferred"], e["index"])
+
+    assert how("RUNNING", [done]) is None and how("PENDING", []) is None
+    assert how("TERMINATED", [pause, done]) == ("returned", 7, False, 1)
+    assert how("TERMINATED", [stopped]) == ("scheduler", 4, False, 0)  # written before "ended" records
+    assert trial_ending("TERMINATED", [stopped])["scheduler"] == "MedianStoppingRule"
+    # restarted after an error (resume) and then returned: the last end counts; an ERROR status wins
+    assert how("TERMINATED", [err, done]) == ("returned", 7, False, 1)
+    assert how("ERROR", [done]) == ("error", 7, False, None)
+    assert trial_ending("ERROR", [err])["error"] == "ValueError: boom"
+    assert trial_ending("ERROR", [], error="Traceback (most recent call last):\n  File x\nKeyError: 'k'")["error"] \
+        == "KeyError: 'k'"
+    # nothing recorded: inferred from the last result against the criterion
+    assert how("TERMINATED", []) == ("early", 7, True, None)
+    assert how("TERMINATED", [], last={"training_iteration": 3, "acc": 0.95}) == ("stop_criterion", 3, True, None)
+    assert trial_ending("TERMINATED", [], {"acc": 0.95}, crit)["criterion"] == {"acc": 0.9}
+    assert trial_ending("TERMINATED", [], last, None)["how"] == "unknown"
+    # paused: by the scheduler when its last pause is where the trial stands, else by something else
+    assert how("PAUSED", [pause], last={"training_iteration": 2}) == ("paused", 2, False, 0)
+    assert trial_ending("PAUSED", [pause], {"training_iteration": 5})["scheduler"] is None
+    assert ending_label(trial_ending("TERMINATED", [stopped]), exploits=2) == "stopped by MedianStoppingRule @4, exploited x2"
+    assert ending_label(trial_ending("TERMINATED", [], last, crit)) == "stopped early? @7 (inferred)"
+    assert ending_label(None) == "-"
+
+
+def test_error_headline():
+    ray_style = ("Traceback (most recent call last):\n  File \"executor.py\", line 1, in wait\n"
+                 "ray.exceptions.RayTaskError(RuntimeError): \x1b[36mray::_Worker.fetch()\x1b[39m (pid=1)\n"
+                 "  File \"t.py\", line 3, in _train\nRuntimeError: planned failure\n\n"
+                 "Caused by: RuntimeError: planned failure")
+    assert error_headline(ray_style) == "RuntimeError: planned failure"
+    assert error_headline("Traceback...\nCaused by: TrialError: Error running trial: ValueError: bad\nmore") \
+        == "ValueError: bad"
+    assert error_headline("TuneError: Trial finished without reporting a result.\nmore") \
+        == "TuneError: Trial finished without reporting a result."
+    assert error_headline("") is None and error_headline(None) is None
 
 
 def test_tune_dashboard_command(tmp_path, monkeypatch):

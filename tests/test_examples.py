@@ -64,9 +64,9 @@ def test_async_hyperband_example(run_example, tmp_path):
     for path in glob.glob(str(tmp_path / "ray_results" / "asha_digits" / "*" / "result.json")):
         logdir = os.path.dirname(path)
         last = read_json_lines(path)[-1]["training_iteration"]
-        stops = [e["iteration"] for e in read_json_lines(os.path.join(logdir, "events.jsonl"))
-                 if e.get("event") == "stopped" and e.get("by") == "scheduler"]
-        assert last in (3, 9) and stops == [last], (logdir, last, stops)
+        stops = [(e["how"], e["iteration"]) for e in read_json_lines(os.path.join(logdir, "events.jsonl"))
+                 if e.get("event") == "ended"]
+        assert last in (3, 9) and stops == [("scheduler", last)], (logdir, last, stops)
         ends.append(last)
     assert len(ends) == 8
     assert _float(r"; (\d+) epochs in all", out) == sum(ends)

@@ -251,3 +251,68 @@ def test_modern_run_form_returns_analysis(ray_session, results_dir):
                         metric="episode_reward_mean", mode="max")
     assert len(analysis.trials_run) == 2
     assert analysis.get_best_config("episode_reward_mean", "max") == {"scale": 4}
+
+
+def test_each_way_a_trial_ends_is_recorded_once(ray_session, results_dir):
+    """One ``{"event": "ended"}`` record per trial, in ``trial.events`` and in ``events.jsonl``: its
+    stop criterion met, the trainable done or returned, the scheduler's STOP decision, the scheduler
+    stopping a paused trial, an error."""
+    from tunecore.schedulers import FIFOScheduler
+    from tunecore.util import read_json_lines
+    from trainables import EndsAs
+
+    class EveryEnding(FIFOScheduler):
+        """Pauses "pause" at 1 and later stops it (a request, like HyperBand's); stops "sched" when
+        every other trial has ended."""
+
+        def on_trial_result(self, runner, trial, result):
+            if trial.config.get("role") == "pause":
+                return self.PAUSE
+            if trial.config.get("role") == "sched":
+                others = [t for t in runner.get_trials() if t is not trial]
+                for t in others:
+                    if t.status == TrialStatus.PAUSED:
+                        runner.stop_trial(t)
+                if len(others) == 5 and all(t.is_finished() for t in others):
+                    return self.STOP
+            return self.CONTINUE
+
+        def choose_trial_to_run(self, runner):
+            return next((t for t in runner.get_trials()
+                         if t.status == TrialStatus.PENDING and runner.has_resources(t.resources)), None)
+
+    def returns(config, reporter):
+        for i in range(3):
+            reporter(score=i, goal=0)
+
+    trials = run_experiments({
+        "ends": {"run": EndsAs, "stop": {"goal": 1, "training_iteration": 500}, "local_dir": results_dir,
+                 "config": {"role": tune.grid_search(["sched", "pause", "criterion", "returned", "error"]),
+                            "sleep": 0.02}},
+        "ends_fn": {"run": returns, "stop": {"goal": 1}, "local_dir": results_dir},
+    }, scheduler=EveryEnding(), verbose=False, raise_on_failed_trial=False)
+    by_role = {t.config.get("role", "function"): t for t in trials}
+    expected = {
+        "criterion": ("TERMINATED", {"how": "stop_criterion", "iteration": 3, "criterion": {"goal": 1}}),
+        "returned": ("TERMINATED", {"how": "returned", "iteration": 3}),
+        "function": ("TERMINATED", {"how": "returned", "iteration": 3}),
+        "pause": ("TERMINATED", {"how": "scheduler", "iteration": 1, "scheduler": "EveryEnding"}),
+        "error": ("ERROR", {"how": "error", "iteration": 1, "error": "RuntimeError: planned failure at step 2",
+                            "failures": 1}),
+    }
+    for role, trial in by_role.items():
+        ended = [e for e in trial.events if e.get("event") == "ended"]
+        on_disk = [e for e in read_json_lines(os.path.join(trial.logdir, "events.jsonl")) if e.get("event") == "ended"]
+        assert len(ended) == 1 and on_disk == ended, (role, trial.events, on_disk)
+        record = {k: v for k, v in ended[0].items() if k not in ("event", "time")}
+        if role == "sched":
+            assert trial.status == TrialStatus.TERMINATED
+            assert record == {"how": "scheduler", "scheduler": "EveryEnding",
+                              "iteration": trial.last_result["training_iteration"]}
+            continue
+        status, want = expected[role]
+        assert (trial.status.value, record) == (status, want), role
+    pauses = [e for e in by_role["pause"].events if e.get("event") == "paused"]
+    assert [(p["by"], p["scheduler"], p["iteration"]) for p in pauses] == [("scheduler", "EveryEnding", 1)]
+    assert by_role["pause"].events.index(pauses[0]) < by_role["pause"].events.index(
+        next(e for e in by_role["pause"].events if e.get("event") == "ended"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import http.client
 import json
+import math
 import os
 import queue
 import socket
@@ -138,7 +139,7 @@ def test_reference_scenario_list_add_stop(served):
     trials = client.get_all_trials()["trials"]
     assert len(trials) == 2
     assert set(trials[0]) >= {"id", "trainable_name", "config", "status", "result"}
-    assert trials[0]["result"]["mean_loss"] is None  # NaN made JSON-safe
+    assert math.isnan(trials[0]["result"]["mean_loss"])  # sent as "NaN" (plain JSON), read back as a float
     assert trials[0]["config"] == {"lr": 0.1}
 
     added = client.add_trial("test", {"run": "web_noop", "stop": {"training_iteration": 3},

@@ -131,6 +131,12 @@ def test_reference_scenario_through_run_experiments(ray_session, results_dir, to
     assert sorted(t.trial_id for t in trials) == sorted([stop_id, keep_id, added_id])
     assert all(t.status == "TERMINATED" for t in trials)
     assert all(t.last_result["training_iteration"] < 500 for t in trials if t.trial_id != added_id)
+    # each end recorded as such: a stop over the API is a user's, the added trial met its criterion
+    ends = {t.trial_id: [(e["how"], e["iteration"]) for e in t.events if e.get("event") == "ended"] for t in trials}
+    by_id = {t.trial_id: t for t in trials}
+    assert ends == {added_id: [("stop_criterion", 3)],
+                    stop_id: [("user", by_id[stop_id].last_result["training_iteration"])],
+                    keep_id: [("user", by_id[keep_id].last_result["training_iteration"])]}
     with pytest.raises(OSError):  # the server went away with the experiment
         socket.create_connection(("127.0.0.1", live.port), timeout=1).close()
 

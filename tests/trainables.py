@@ -39,3 +39,24 @@ class LegacySetup(tune.Trainable):
 
     def _train(self):
         return {"value": self.value, "done": True}
+
+
+class EndsAs(StepTrainable):
+    """A trial whose ``config["role"]`` says how it ends on its own (the scheduler or a user end the rest).
+
+    ``criterion`` and ``exploited`` report ``goal=1`` from step 3 and 6 (for ``stop: {"goal": 1}``),
+    ``returned`` reports ``done`` at step 3, ``error`` raises at step 2; any other role runs
+    until stopped. ``score`` is ``step * lr``; ``config["sleep"]`` paces each step.
+    """
+
+    GOAL_AT = {"criterion": 3, "exploited": 6}
+
+    def _train(self):
+        if self.config.get("sleep"):
+            time.sleep(self.config["sleep"])
+        self.step += 1
+        role = self.config["role"]
+        if role == "error" and self.step == 2:
+            raise RuntimeError("planned failure at step 2")
+        return {"score": self.step * self.config.get("lr", 1.0), "goal": int(self.step >= self.GOAL_AT.get(role, 1 << 30)),
+                "done": role == "returned" and self.step >= 3}

@@ -11,7 +11,7 @@ from typing import Any, Optional
 from tunecore import result as R
 from tunecore.errors import TuneError
 from tunecore.state import load_experiment_state
-from tunecore.util import flatten_dict, read_json_lines
+from tunecore.util import as_float, flatten_dict, from_jsonable, read_json_lines
 
 
 @dataclass
@@ -75,7 +75,7 @@ class Analysis:
             params = os.path.join(logdir, R.PARAMS_FILE)
             if os.path.exists(params):
                 with open(params, encoding="utf-8") as f:
-                    config = json.load(f)
+                    config = from_jsonable(json.load(f))
             rows = read_results(result_path)
             last = rows[-1] if rows else None
             status = "TERMINATED" if last and last.get(R.DONE) else "UNKNOWN"
@@ -90,7 +90,7 @@ class Analysis:
             values = [(trial.last_result or {}).get(metric)]
         else:
             values = [r.get(metric) for r in trial.results()]
-        values = [v for v in values if isinstance(v, (int, float)) and not (isinstance(v, float) and math.isnan(v))]
+        values = [v for v in map(as_float, values) if v is not None and not math.isnan(v)]
         if not values:
             return None
         return values[-1] if scope == "last" else (max(values) if scope == "max" else min(values))

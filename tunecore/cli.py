@@ -82,33 +82,51 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_ls(args: argparse.Namespace) -> int:
     from tunecore.analysis import Analysis
-    from tunecore.status import DEFAULT_METRICS
+    from tunecore.status import pick_metric
+    from tunecore.util import as_float, dumps
 
     analysis = Analysis(args.dir)
-    metric, mode = args.metric, args.mode
-    if metric is None:
-        for name, default_mode in DEFAULT_METRICS:
-            if any(isinstance((t.last_result or {}).get(name), (int, float)) for t in analysis.trials):
-                metric, mode = name, mode or default_mode
-                break
-    mode = mode or "max"
+    metric, mode = pick_metric(analysis.trials, args.metric, args.mode)  # type: ignore[arg-type]
+    endings = _endings(analysis)
     if args.json:
-        print(json.dumps([{"trial_id": t.trial_id, "name": t.name, "status": t.status,
-                           "metric": (t.last_result or {}).get(metric) if metric else None,
-                           "config": t.config} for t in analysis.trials], indent=2, default=str))
+        print(dumps([{"trial_id": t.trial_id, "name": t.name, "status": t.status,
+                      "ending": endings[t.trial_id][0], "exploits": endings[t.trial_id][1],
+                      "metric": (t.last_result or {}).get(metric) if metric else None,
+                      "config": t.config} for t in analysis.trials], indent=2))
         return 0
-    rows = [("TRIAL", "STATUS", metric or "METRIC", "CONFIG")]
+    from tunecore.endings import ending_label
+
+    rows = [("TRIAL", "STATUS", "ENDING", metric or "METRIC", "CONFIG")]
     for t in analysis.trials:
-        value = (t.last_result or {}).get(metric) if metric else None
-        shown = f"{value:.6g}" if isinstance(value, (int, float)) else "-"
-        rows.append((t.name, t.status, shown, json.dumps(t.config, sort_keys=True, default=str)))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        value = as_float((t.last_result or {}).get(metric)) if metric else None
+        shown = f"{value:.6g}" if value is not None else "-"
+        rows.append((t.name, t.status, ending_label(*endings[t.trial_id]), shown,
+                     dumps(t.config, sort_keys=True)))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
-        print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}")
+        print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]:>{widths[3]}}  {r[4]}")
     best = analysis.get_best_trial(metric, mode) if metric else None
     if best is not None:
-        print(f"\nBest ({metric}, {mode}): {best.name}  {json.dumps(best.config, sort_keys=True, default=str)}")
+        print(f"\nBest ({metric}, {mode}): {best.name}  {dumps(best.config, sort_keys=True)}")
     return 0
+
+
+def _endings(analysis: Any) -> dict:
+    """``{trial_id: (ending, exploits)}`` of an experiment folder, as its runner recorded them."""
+    from tunecore.endings import folder_ending
+    from tunecore.state import load_experiment_state
+
+    state = load_experiment_state(analysis.experiment_dir) or {}
+    criteria = {rec.get("trial_id"): rec.get("stopping_criterion") for rec in state.get("trials") or []
+                if isinstance(rec, dict)}
+    out = {}
+    for t in analysis.trials:
+        logdir = t.logdir
+        if logdir and not os.path.isdir(logdir):  # the folder was moved: look beside the state file
+            local = os.path.join(analysis.experiment_dir, os.path.basename(logdir.rstrip(os.sep)))
+            logdir = local if os.path.isdir(local) else logdir
+        out[t.trial_id] = folder_ending(logdir, t.status, t.last_result, criteria.get(t.trial_id))
+    return out
 
 
 def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:

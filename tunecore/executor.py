@@ -96,17 +96,9 @@ class _Worker:
             self.trainable.restore(value)
 
     def fetch(self) -> tuple[list, bool]:
-        from tunecore.trainable import FunctionRunner
-
         if self.setup_error is not None:
             raise TrialError(f"Trial failed to start: {self.setup_error}")
-        t = self.trainable
-        if isinstance(t, FunctionRunner):
-            pending = getattr(t, "_pending_error", None)
-            if pending:
-                raise TrialError(f"Error running trial: {pending}")
-            return t.fetch()
-        return [t.train()], False
+        return self.trainable.train_results()
 
     def save(self) -> str:
         return self.trainable.save()
@@ -130,17 +122,10 @@ class _Worker:
         reusable = True
         if self.trainable is not None:
             try:
-                self.trainable.stop()
-                thread = getattr(self.trainable, "_thread", None)
-                if thread is not None:  # a function trainable: its thread must end too
-                    thread.join(timeout=1.0)
-                    reusable = not thread.is_alive()
+                reusable = self.trainable.stop() is not False  # a user's stop() returning None is fine
             finally:
                 self.trainable = None
         return reusable
-
-    def ping(self) -> int:
-        return os.getpid()
 
 
 @dataclass
@@ -195,10 +180,6 @@ class RayTrialExecutor:
             total = ray.cluster_resources()
             self._cluster = ClusterResources(total.get("CPU", 0.0), total.get("GPU", 0.0))
             self._cluster_read_at = now
-
-    @property
-    def cluster(self) -> ClusterResources:
-        return self._cluster
 
     def has_resources(self, resources: Resources) -> bool:
         free_cpu = self._cluster.cpu - self._committed.cpu

@@ -16,6 +16,7 @@ def _wrap(name: str, trainable: Any) -> type:
     from tunecore.trainable import Trainable, wrap_function
 
     if isinstance(trainable, types.FunctionType):
+        check_function_signature(name, trainable)
         return wrap_function(trainable, name)
     if inspect.isclass(trainable) and issubclass(trainable, Trainable):
         return trainable
@@ -29,6 +30,23 @@ def _wrap(name: str, trainable: Any) -> type:
         "Trainable subclass (functools.partial objects and instances are not accepted; wrap them "
         "in a def)."
     )
+
+
+def check_function_signature(name: str, fn: types.FunctionType) -> None:
+    """Refuse, with the accepted forms, a function that cannot be called as ``fn(config, reporter)``."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # pragma: no cover - builtins have no signature; let them run
+        return
+    try:
+        signature.bind(object(), object())
+    except TypeError as exc:
+        raise TypeError(
+            f"Cannot use {name!r} as a trainable: the function {fn.__qualname__}{signature} cannot be "
+            f"called as {fn.__name__}(config, reporter) ({exc}). A function trainable takes the config "
+            "and a reporter, def train(config, reporter): ... reporter(mean_accuracy=...); or subclass "
+            "tunecore.Trainable."
+        ) from None
 
 
 def register_trainable(name: str, trainable: Any) -> None:
@@ -58,7 +76,10 @@ def get_trainable_cls(name: str) -> type:
                 f"Unknown trainable {name!r}: could not import it ({type(exc).__name__}: {exc}). "
                 "Use 'package.module:attribute' with the module importable on the driver."
             ) from None
-        register_trainable(name, obj)
+        try:
+            register_trainable(name, obj)
+        except TypeError as exc:
+            raise TuneError(f"Unknown trainable {name!r}: {exc}") from None
         return _trainables[name]
     known = ", ".join(sorted(n for n in _trainables if ":" not in n)) or "(none)"
     raise TuneError(

@@ -12,6 +12,7 @@ import time
 from typing import Any, Callable, Optional
 
 from tunecore import result as R
+from tunecore._guard import ComponentGuard
 from tunecore._failures import failure_message, record_failure
 from tunecore.errors import TrialError, TuneError
 from tunecore.executor import RayTrialExecutor
@@ -48,7 +49,9 @@ class TrialRunner:
         self.printer = printer or ProgressPrinter(verbose=verbose)
         self._trials: list[Trial] = []
         self._by_id: dict[str, Trial] = {}
-        self.loggers = LoggerFanout(self.plugins.loggers)
+        #: display and recording components (printer, loggers, syncers) are called through it
+        self.guard = ComponentGuard()
+        self.loggers = LoggerFanout(self.plugins.loggers, self.guard)
         self._ctx = RunnerContext(self)
         self._requests: collections.deque = collections.deque()
         self._submitted: "queue.Queue[tuple[Callable, concurrent.futures.Future]]" = queue.Queue()
@@ -255,6 +258,7 @@ class TrialRunner:
             except TrialError as exc:
                 if attempt == 2:
                     record_failure(trial, str(exc))
+                    self._record_end(trial, "error")
                     self._finish(trial, TrialStatus.ERROR, error=True)
                     return
                 time.sleep(0.5)
@@ -274,12 +278,14 @@ class TrialRunner:
     def _on_results(self, trial: Trial, results: list[dict], finished: bool) -> None:
         decision = Decision.CONTINUE
         natural_end = False
+        how = "scheduler"  # how the trial ends, if it does (tunecore.endings)
         processed: list[dict] = []
         try:
             for result in results:
                 self._total_time += result.get(R.TIME_THIS_ITER_S) or 0.0
                 trial.results_seen += 1
                 if trial.should_stop(result):
+                    how = "returned" if result.get(R.DONE) else "stop_criterion"
                     result[R.DONE] = True
                     natural_end = True
                 else:
@@ -294,7 +300,7 @@ class TrialRunner:
                         self.search_alg.on_trial_complete(trial.trial_id, early_terminated=True)
                 trial.last_result = result
                 processed.append(result)
-                self.printer.result(trial, result)
+                self.guard.call("the status printer", trial, result, self.printer.result, trial, result)
                 if natural_end or decision != Decision.CONTINUE:
                     break
         except Exception as exc:
@@ -310,13 +316,14 @@ class TrialRunner:
                 return
             trial.last_result[R.DONE] = True
             natural_end = True
+            how = "returned"
         if natural_end:
             self.scheduler.on_trial_complete(self._ctx, trial, trial.last_result)
             self.search_alg.on_trial_complete(trial.trial_id, result=trial.last_result)
             decision = Decision.STOP
-        if decision != Decision.CONTINUE and not natural_end:
+        if decision == Decision.PAUSE:  # a STOP is recorded as the trial's end, below
             self._record_event(trial, {
-                "event": "stopped" if decision == Decision.STOP else "paused", "by": "scheduler",
+                "event": "paused", "by": "scheduler",
                 "scheduler": type(self.scheduler).__name__, "time": time.time(),
                 "iteration": (trial.last_result or {}).get(R.TRAINING_ITERATION)})
         self._apply_requests(current=trial)
@@ -332,6 +339,7 @@ class TrialRunner:
             else:
                 if trial.last_result is not None and trial.should_checkpoint(trial.last_result):
                     self._checkpoint(trial)
+                self._record_end(trial, how)
                 self._finish(trial, TrialStatus.TERMINATED)
                 self._trigger_sync()
         except Exception as exc:
@@ -383,13 +391,15 @@ class TrialRunner:
             return
         self.scheduler.on_trial_error(self._ctx, trial)
         self.search_alg.on_trial_complete(trial.trial_id, error=True)
+        self._record_end(trial, "error")
         self._finish(trial, TrialStatus.ERROR, error=True)
 
     # -- requests from schedulers and clients -----------------------------------------
-    def stop_trial(self, trial: Trial) -> None:
-        """Stop a trial now (user or client request); no-op when already finished."""
+    def stop_trial(self, trial: Trial, by: str = "user") -> None:
+        """Stop a trial now (``by`` a user or client, or the ``"scheduler"``); no-op when already finished."""
         if trial.is_finished():
             return
+        self._record_end(trial, by)
         if trial.status in (TrialStatus.PENDING, TrialStatus.PAUSED):
             self.scheduler.on_trial_remove(self._ctx, trial)
             self.search_alg.on_trial_complete(trial.trial_id, early_terminated=True)
@@ -411,7 +421,7 @@ class TrialRunner:
                 if kind == "stop":
                     if trial is current:
                         continue
-                    self.stop_trial(trial)
+                    self.stop_trial(trial, by="scheduler")
                 elif kind == "unpause":
                     if trial.status == TrialStatus.PAUSED:
                         trial.status = TrialStatus.PENDING
@@ -438,8 +448,15 @@ class TrialRunner:
             self._record_event(trial, record)
         self._state_dirty = True
 
+    def _record_end(self, trial: Trial, how: str) -> None:
+        """Record how ``trial`` ends: one ``{"event": "ended", "how": how}`` line (see tunecore.endings)."""
+        from tunecore.endings import ended_record
+
+        detail = {"scheduler": type(self.scheduler).__name__} if how == "scheduler" else {}
+        self._record_event(trial, ended_record(trial, how, **detail))
+
     def _record_event(self, trial: Trial, record: dict) -> None:
-        """Append a scheduler decision to ``<trial dir>/events.jsonl`` (the dashboard reads it)."""
+        """Append a scheduler decision or a trial's end to ``<trial dir>/events.jsonl`` (the dashboard reads it)."""
         from tunecore.util import to_jsonable
 
         trial.events.append(record)
@@ -459,10 +476,15 @@ class TrialRunner:
     # -- syncing and state ------------------------------------------------------------
     def _trigger_sync(self) -> None:
         for manager in getattr(self, "sync_managers", []):
-            try:
-                manager.trigger()
-            except Exception:
-                pass
+            self.guard.call(f"the syncer to {getattr(manager, 'remote_uri', manager)}", None, manager.local_dir, manager.trigger)
+
+    def print_table(self, force: bool = False, full: bool = False) -> None:
+        """The status table through the printer (when due, or now with ``force``); never raises."""
+        if full:
+            text: Any = lambda: self.debug_string(max_rows=None)  # noqa: E731
+        else:
+            text = self.debug_string
+        self.guard.call("the status printer", None, "the status table", self.printer.table, text, force, not full)
 
     def _maybe_save_state(self, force: bool = False) -> None:
         now = time.monotonic()

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from tunecore import result as R
 from tunecore.trial import Checkpoint, Resources, Trial, TrialStatus
-from tunecore.util import atomic_write, to_jsonable
+from tunecore.util import atomic_write, from_jsonable, to_jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
     from tunecore.runner import TrialRunner
@@ -203,7 +203,7 @@ def load_experiment_state(experiment_dir: str) -> Optional[dict]:
         return None
     try:
         with open(path, encoding="utf-8") as f:
-            state = json.load(f)
+            state = from_jsonable(json.load(f))  # NaN/inf written as text come back as floats
     except (OSError, ValueError) as exc:
         raise TuneError(f"Cannot resume from {path}: the file cannot be read ({exc}). "
                         "Move it away to start the experiment afresh.") from None

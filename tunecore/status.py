@@ -12,6 +12,7 @@ import yaml
 
 from tunecore import result as R
 from tunecore.trial import Trial
+from tunecore.util import as_float, from_jsonable, is_number, to_jsonable
 
 #: Metrics tried, in order, to name the best trial when the run gave no metric.
 DEFAULT_METRICS = ((R.EPISODE_REWARD_MEAN, "max"), (R.MEAN_ACCURACY, "max"), (R.MEAN_LOSS, "min"),
@@ -22,7 +23,7 @@ def pick_metric(trials: list[Trial], metric: Optional[str], mode: Optional[str])
     if metric:
         return metric, mode or "max"
     for name, default_mode in DEFAULT_METRICS:
-        if any(t.last_result and isinstance(t.last_result.get(name), (int, float)) for t in trials):
+        if any(t.last_result and is_number(t.last_result.get(name)) for t in trials):
             return name, default_mode
     return None, "max"
 
@@ -30,8 +31,8 @@ def pick_metric(trials: list[Trial], metric: Optional[str], mode: Optional[str])
 def best_trial(trials: list[Trial], metric: Optional[str], mode: str) -> Optional[Trial]:
     best, best_value = None, None
     for t in trials:
-        value = (t.last_result or {}).get(metric) if metric else None
-        if not isinstance(value, (int, float)) or (isinstance(value, float) and math.isnan(value)):
+        value = as_float((t.last_result or {}).get(metric)) if metric else None
+        if value is None or math.isnan(value):
             continue
         if best is None or (value > best_value if mode == "max" else value < best_value):
             best, best_value = t, value
@@ -85,11 +86,14 @@ def status_table(trials: list[Trial], scheduler_line: str, resources_line: Optio
 
 
 def format_result(trial: Trial, result: dict) -> str:
-    """``Result for <trial>:`` and the result as block YAML, without config and None values."""
-    shown = {k: v for k, v in result.items() if k != "config" and v is not None}
-    from tunecore.util import to_jsonable
+    """``Result for <trial>:`` and the result as block YAML, without config and None values.
 
-    body = yaml.safe_dump(to_jsonable(shown), default_flow_style=False, sort_keys=True)
+    Any value prints: numpy values as numbers, arrays as lists, NaN/inf as ``.nan``/``.inf``,
+    other objects as their ``str``.
+    """
+    shown = {k: v for k, v in result.items() if k != "config" and v is not None}
+    body = yaml.safe_dump(from_jsonable(to_jsonable(shown)), default_flow_style=False, sort_keys=True,
+                          allow_unicode=True)
     return f"Result for {trial}:\n" + "".join(f"  {line}\n" for line in body.splitlines())
 
 
@@ -141,7 +145,7 @@ def summary_text(trials: list[Trial], metric: Optional[str], mode: Optional[str]
     lines = [f"Finished {len(trials)} trials: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))]
     best = best_trial(trials, metric, mode) if metric else None
     if best is not None:
-        lines.append(f"Best trial: {best} with {metric}={best.last_result[metric]:.6g} ({mode}) "
+        lines.append(f"Best trial: {best} with {metric}={as_float(best.last_result[metric]):.6g} ({mode}) "
                      f"config={json.dumps(best.config, default=str, sort_keys=True)}")
         lines.append(f"Best trial logdir: {best.logdir}")
     return "\n".join(lines)

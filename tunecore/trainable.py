@@ -24,6 +24,7 @@ from typing import Any, Callable, Optional
 from tunecore import result as R
 from tunecore.errors import TrialError, TuneError
 from tunecore.trial import Resources
+from tunecore.util import plain
 
 METADATA_FILE = ".tune_metadata"
 _DICT_CHECKPOINT = "checkpoint.pkl"
@@ -105,6 +106,15 @@ class Trainable:
     def iteration(self) -> int:
         return self._iteration
 
+    def train_results(self) -> tuple[list[dict], bool]:
+        """Run until at least one result is ready; return ``(results, finished)``.
+
+        What an executor calls: one iteration (``[self.train()], False``) for a class;
+        every result reported since the last call, and whether the function returned,
+        for a function trainable. Raises what the trainable raised.
+        """
+        return [self.train()], False
+
     def train(self) -> dict:
         """Run one iteration and return its result with every auto field filled."""
         start = time.time()
@@ -114,6 +124,7 @@ class Trainable:
         return self._finish_result(dict(result), time.time() - start)
 
     def _finish_result(self, result: dict, elapsed: float) -> dict:
+        result = plain(result)  # numpy scalars to Python numbers, before anything compares them
         self._iteration += 1
         time_this_iter = result.get(R.TIME_THIS_ITER_S)
         if time_this_iter is None:
@@ -240,9 +251,10 @@ class Trainable:
         """Take ``new_config`` in place; return True if supported (default: not)."""
         return False
 
-    def stop(self) -> None:
-        """Release resources: calls ``_stop``."""
+    def stop(self) -> bool:
+        """Release resources (calls ``_stop``); True if the process is left fit to host another trial."""
         self._stop()
+        return True
 
     # -- user hooks ---------------------------------------------------------------------
     def _setup(self, *args: Any) -> None:
@@ -308,6 +320,7 @@ class FunctionRunner(Trainable):
     def _setup(self, config: dict) -> None:
         self._reporter = StatusReporter()
         self._finished = False
+        self._pending_error: Optional[str] = None
         self._last_timesteps: Optional[int] = None
         fn = type(self)._function
 
@@ -372,21 +385,23 @@ class FunctionRunner(Trainable):
             self._last_timesteps = ts
         return self._finish_result(metrics, metrics.get(R.TIME_THIS_ITER_S) or 0.0)
 
-    def _train(self) -> dict:
-        """Standalone use: the next reported result (``done=True`` when the function ended)."""
-        results, finished = self.fetch()
-        if results:
-            return results[0]
-        raise TuneError("Trial finished without reporting result!")
+    def train_results(self) -> tuple[list[dict], bool]:
+        if self._pending_error:
+            raise TrialError(f"Error running trial: {self._pending_error}")
+        return self.fetch()
 
     def train(self) -> dict:
-        pending = getattr(self, "_pending_error", None)
-        if pending:
-            raise TrialError(f"Error running trial: {pending}")
-        results, finished = self.fetch()
+        """Standalone use: the next reported result."""
+        results, _ = self.train_results()
         if not results:
             raise TuneError("Trial finished without reporting result!")
         return results[0]
+
+    def stop(self) -> bool:
+        """Stop the function's thread; True if it ended (else the process is not reused)."""
+        super().stop()
+        self._thread.join(timeout=1.0)
+        return not self._thread.is_alive()
 
     def _stop(self) -> None:
         self._reporter._stop()

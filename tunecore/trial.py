@@ -12,6 +12,7 @@ from typing import Any, Callable, Optional
 
 from tunecore.errors import TuneError
 from tunecore import result as R
+from tunecore.util import as_float
 
 
 class TrialStatus(str, enum.Enum):
@@ -182,7 +183,16 @@ class Trial:
                     f"{sorted(k for k in result if k != 'config')}. Report {key!r} from the "
                     "trainable or change 'stop'."
                 )
-            if result[key] is not None and result[key] >= threshold:
+            value = result[key]
+            if value is None:
+                continue
+            number = as_float(value)
+            if number is None:
+                raise TuneError(
+                    f"Stopping criterion {key!r} needs a number, but the trial reported {key}={value!r}. "
+                    f"Report a number for {key!r}, or stop on another key."
+                )
+            if number >= threshold:  # NaN meets no threshold
                 return True
         return False
 

@@ -202,7 +202,8 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
                     trial_executor: Any = None, resume: bool = False, raise_on_failed_trial: bool = True,
                     address: Optional[str] = None, metric: Optional[str] = None,
                     mode: Optional[str] = None, reuse_actors: bool = True,
-                    num_cpus: Optional[int] = None, num_gpus: Optional[int] = None) -> list[Trial]:
+                    num_cpus: Optional[int] = None, num_gpus: Optional[int] = None,
+                    printer: Any = None) -> list[Trial]:
     """Run experiments and return every trial, in creation order.
 
     Args:
@@ -223,6 +224,9 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
             used to name the best trial.
         reuse_actors: keep worker processes between trials with the same resources.
         num_cpus, num_gpus: size of a local Ray started here.
+        printer: what prints the status table and results, an object with the methods of
+            ``tunecore.status.ProgressPrinter`` (default: one at ``verbose``). Whatever it
+            raises is reported once and skipped; the trials go on.
     """
     from tunecore.executor import RayTrialExecutor, ensure_ray
     from tunecore.plugins import get_plugin_manager
@@ -244,7 +248,7 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
     ensure_ray(address, num_cpus=num_cpus, num_gpus=num_gpus)
     executor = trial_executor or RayTrialExecutor(queue_trials=queue_trials, reuse_actors=reuse_actors)
     runner = TrialRunner(search_alg, scheduler, executor, pm, verbose=verbosity, metric=metric, mode=mode,
-                         printer=ProgressPrinter(verbose=verbosity))
+                         printer=printer or ProgressPrinter(verbose=verbosity))
     runner.state_extra = {"spec_fingerprints": {exp.dir: _fingerprint(exp) for exp in experiment_list}}
     for exp in experiment_list:
         os.makedirs(exp.dir, exist_ok=True)
@@ -290,12 +294,12 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
         if threading.current_thread() is threading.main_thread():
             old_handler = signal.signal(signal.SIGINT, on_sigint)
         runner.trial_executor.refresh_cluster(force=True)
-        runner.printer.table(runner.debug_string(max_rows=None), force=True, in_place=False)
+        runner.print_table(force=True, full=True)
         while not runner.is_finished():
             runner.step()
-            runner.printer.table(runner.debug_string)
+            runner.print_table()
         runner.save_state()
-        runner.printer.table(runner.debug_string(max_rows=None), force=True, in_place=False)
+        runner.print_table(force=True, full=True)
     finally:
         try:
             runner.save_state()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import math
 import os
 import tempfile
 import threading
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -44,7 +45,7 @@ def read_json_lines(path: str) -> list[dict]:
     """The JSON objects of a ``.jsonl`` file (``result.json``, ``events.jsonl``), in order.
 
     Blank lines, other JSON values and a torn line (a crash mid-write) are skipped; a
-    missing file reads as empty.
+    missing file reads as empty. Non-finite numbers come back as floats (:data:`NONFINITE`).
     """
     rows: list[dict] = []
     try:
@@ -60,39 +61,143 @@ def read_json_lines(path: str) -> list[dict]:
             except ValueError:
                 continue
             if isinstance(row, dict):
-                rows.append(row)
+                rows.append(from_jsonable(row))
     return rows
 
 
+#: How ``result.json``, ``experiment_state.json`` and the HTTP API write non-finite floats: as
+#: these strings (the protobuf JSON mapping's spelling), so every file stays plain JSON that any
+#: parser reads. :func:`from_jsonable` (and so ``Analysis``) turns them back into floats.
+NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _nonfinite_name(value: float) -> str:
+    return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+
+
+def plain(value: Any) -> Any:
+    """``value`` with numpy scalars and 0-d arrays turned into the Python numbers they hold.
+
+    Applied to every result as it leaves the trainable, so schedulers, searchers,
+    stopping criteria and the status table see ``float``/``int``/``bool``; dicts,
+    lists and tuples are converted inside; larger arrays stay arrays (the loggers
+    write them as lists). Returns ``value`` itself when nothing needs converting.
+    """
+    kind = type(value)
+    if kind in _PLAIN_TYPES:
+        return value
+    if kind is dict:
+        out = None
+        for key, item in value.items():
+            new = plain(item)
+            if new is not item:
+                if out is None:
+                    out = dict(value)
+                out[key] = new
+        return value if out is None else out
+    if kind is list or kind is tuple:
+        items = [plain(v) for v in value]
+        return value if all(a is b for a, b in zip(items, value)) else kind(items)
+    if isinstance(value, np.generic):
+        return _numpy_scalar(value)
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return plain(value[()])  # a numpy scalar, or the Python object of an object array
+    return value
+
+
+_PLAIN_TYPES = frozenset((float, int, str, bool, type(None)))
+_MAX_INT_BITS = 14_000  # about 4,200 decimal digits
+
+
+def _numpy_scalar(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        return value.item()
+    if isinstance(value, (np.datetime64, np.timedelta64)):
+        return str(value)  # .item() of ns units is a bare int, of NaT None: the text says what it is
+    if isinstance(value, np.complexfloating):
+        return str(value.item())
+    try:
+        return value.item()
+    except Exception:  # pragma: no cover - exotic dtypes
+        return str(value)
+
+
 def to_jsonable(value: Any) -> Any:
-    """A JSON-safe copy: numpy scalars to numbers, NaN/inf to None, unknown objects to str."""
+    """A plain-JSON copy of ``value``; never raises.
+
+    numpy scalars become Python numbers and arrays lists; NaN and ±inf become the
+    strings of :data:`NONFINITE`; ``datetime``/``date`` become ISO 8601 text; sets
+    become lists; dict keys become strings; anything else becomes ``str(value)``.
+    """
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is int:
+        # beyond Python's 4300-digit limit an int has no JSON text: it is written as ±inf
+        return value if value.bit_length() < _MAX_INT_BITS else ("Infinity" if value > 0 else "-Infinity")
+    if kind is float:
+        return value if value - value == 0.0 else _nonfinite_name(value)
     if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+        return {k if type(k) is str else str(plain(k)): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
         return [to_jsonable(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        f = float(value)
-        return f if math.isfinite(f) else None
     if isinstance(value, np.ndarray):
-        return to_jsonable(value.tolist())
-    return str(value)
+        return to_jsonable(value.tolist() if value.dtype.kind in "biufcMm?" else list(value))
+    if isinstance(value, np.generic):
+        return to_jsonable(_numpy_scalar(value))
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return to_jsonable(int(value))  # an IntEnum, a bool-free int subclass
+    if isinstance(value, float):
+        return to_jsonable(float(value))
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    try:
+        return str(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__}>"
 
 
-def flatten_dict(d: dict, sep: str = "/", prefix: str = "") -> dict:
+def from_jsonable(value: Any) -> Any:
+    """Inverse of :func:`to_jsonable` for numbers: the :data:`NONFINITE` strings back to floats."""
+    kind = type(value)
+    if kind is str:
+        return NONFINITE.get(value, value) if value[:1] in "NI-" else value
+    if kind is dict:
+        return {k: from_jsonable(v) for k, v in value.items()}
+    if kind is list:
+        return [from_jsonable(v) for v in value]
+    return value
+
+
+def dumps(value: Any, **kwargs: Any) -> str:
+    """``json.dumps`` of :func:`to_jsonable` (plain JSON: no NaN tokens)."""
+    return json.dumps(to_jsonable(value), allow_nan=False, **kwargs)
+
+
+def is_number(value: Any) -> bool:
+    """A real number (Python or numpy), not a bool: what a metric comparison can use."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def as_float(value: Any) -> Optional[float]:
+    """``value`` as a Python float if it is a real number (or a 0-d array of one), else None."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if not is_number(value):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond the float range
+        return math.inf if value > 0 else -math.inf
+
+
+def flatten_dict(d: dict, sep: str = "/", prefix: Optional[str] = None) -> dict:
     """``{"info": {"loss": 1}}`` -> ``{"info/loss": 1}``."""
     out: dict = {}
     for key, value in d.items():
-        name = f"{prefix}{sep}{key}" if prefix else str(key)
+        name = str(key) if prefix is None else f"{prefix}{sep}{key}"
         if isinstance(value, dict):
             out.update(flatten_dict(value, sep, name))
         else:

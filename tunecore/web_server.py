@@ -26,6 +26,7 @@ from typing import Any, Optional
 from urllib.parse import quote
 
 from tunecore.errors import TuneError, TuneManagerError
+from tunecore.util import dumps, from_jsonable
 from tunecore.web.auth import TOKEN_ENV, TOKEN_FILE, client_token, resolve_server_token
 from tunecore.web.service import ServerCore, is_loopback, start_server
 from tunecore.web.sources import RUNNER_TIMEOUT, DataSource, FolderSource, RunnerSource
@@ -228,7 +229,7 @@ class TuneClient:
         return self._request("PUT", f"/trials/{quote(str(trial_id), safe='')}", {"status": "TERMINATED"})
 
     def _request(self, method: str, path: str, body: Any = None) -> dict:
-        data = None if body is None else json.dumps(body).encode("utf-8")
+        data = None if body is None else dumps(body).encode("utf-8")
         req = urllib.request.Request(self._base + path, data=data, method=method)
         if data is not None:
             req.add_header("Content-Type", "application/json")
@@ -236,7 +237,7 @@ class TuneClient:
             req.add_header("Authorization", f"Bearer {self._token}")
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                return json.loads(resp.read().decode("utf-8") or "{}")
+                return from_jsonable(json.loads(resp.read().decode("utf-8") or "{}"))  # "NaN" -> nan
         except urllib.error.HTTPError as exc:
             try:
                 message = json.loads(exc.read().decode("utf-8")).get("message", "")

@@ -1,12 +1,14 @@
 """The core JSON logger passes tunecore.testing.LoggerContract, and writes what it says."""
 
 import json
+import math
 import os
 
 import pytest
 
 from tunecore.loggers import JsonLogger
 from tunecore.testing import LoggerContract, make_result, make_trial
+from tunecore.util import read_json_lines
 
 
 class TestJsonLoggerContract(LoggerContract):
@@ -28,5 +30,6 @@ def test_json_logger_params_and_late_metric(tmp_path):
     logger.close()
     rows = [json.loads(line) for line in open(tmp_path / "result.json", encoding="utf-8")]
     assert "late" not in rows[0] and rows[1]["late"] == 3.5
-    assert rows[1]["info"] == {"loss": None}
+    assert rows[1]["info"] == {"loss": "NaN"}  # plain JSON; read_json_lines gives the float back
+    assert math.isnan(read_json_lines(str(tmp_path / "result.json"))[1]["info"]["loss"])
     assert json.loads((tmp_path / "params.json").read_text()) == {"lr": 0.25}

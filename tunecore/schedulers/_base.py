@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
+import math
 from typing import TYPE_CHECKING, Any, Optional, Protocol
 
 from tunecore.errors import TuneError
+from tunecore.util import as_float
 
 if TYPE_CHECKING:  # pragma: no cover
     from tunecore.trial import Checkpoint, Resources, Trial
@@ -103,11 +105,17 @@ class TrialScheduler:
             self.mode = mode
 
     def score(self, result: dict) -> Optional[float]:
-        """``result[metric]`` signed so that larger is better; None when absent."""
-        value = result.get(self.metric) if self.metric else None
+        """``result[metric]`` as a float signed so that larger is better.
+
+        None when the metric is absent or not a number (None, a string, an array);
+        ``-inf`` for NaN, so a trial whose metric diverged ranks last in either mode.
+        Python and numpy numbers alike.
+        """
+        value = as_float(result.get(self.metric)) if self.metric else None
         if value is None:
             return None
-        value = float(value)
+        if value != value:
+            return -math.inf
         return value if self.mode == "max" else -value
 
     # -- callbacks ------------------------------------------------------------------

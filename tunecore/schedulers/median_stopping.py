@@ -87,7 +87,8 @@ class MedianStoppingRule(TrialScheduler):
         for trial_id in self._completed:
             scores = [s for (rt, s) in self._results.get(trial_id, ()) if rt <= t]
             if scores:
-                averages.append(float(np.mean(scores)))
+                with np.errstate(invalid="ignore"):  # +inf and -inf (a diverged trial) average to NaN
+                    averages.append(float(np.mean(scores)))
         if len(self._completed) < self._min_samples_required or not averages:
             return float("-inf")
         return float(np.median(averages))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Callable, Optional
 
@@ -11,6 +12,7 @@ import pytest
 from tunecore.loggers import Logger
 from tunecore.testing._fakes import make_result, make_trial
 from tunecore.trial import Trial
+from tunecore.util import as_float, plain
 
 MakeLogger = Callable[[dict, str, Optional[Trial]], Logger]
 
@@ -192,3 +194,47 @@ class LoggerContract:
         self._run(make_logger, trial, logdir, 3, range(4, 7), 2.0)
         self._run(make_logger, trial, logdir, 4, range(5, 8), 3.0)
         self._check_restart(logdir, [(1, 1.0), (2, 1.0), (3, 1.0), (4, 2.0), (5, 3.0), (6, 3.0), (7, 3.0)])
+
+    # -- values as users report them -----------------------------------------------------
+    def test_any_reported_values(self, make_logger, tmp_path_factory):
+        """Results of every kind users report (``tunecore.testing._values``) are written, none lost.
+
+        numpy scalars of every dtype, 0-d and small arrays, NaN/±inf, None, nested dicts,
+        lists, unicode text, huge ints, datetimes: the logger must not raise, every
+        iteration must be read back, and finite numbers at the top level must read back
+        as the same number (to float32 precision, for formats that store that).
+        """
+        from hypothesis import HealthCheck, given, settings
+        from hypothesis import strategies as st
+
+        from tunecore.testing._values import result_dicts
+
+        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(st.lists(result_dicts(), min_size=1, max_size=3), st.booleans())
+        def check(extras: list, batched: bool) -> None:
+            logdir = str(tmp_path_factory.mktemp("values"))
+            trial = make_trial({"quality": 2.0, "lr": np.float32(0.5), "name": "ünïcode"}, logdir=logdir)
+            logger = make_logger(trial.config, logdir, trial)
+            results = [make_result(trial, i + 1, **extra) for i, extra in enumerate(extras)]
+            try:
+                if batched:
+                    logger.on_results(results)
+                else:
+                    for result in results:
+                        logger.on_result(result)
+            finally:
+                logger.close()
+            rows = self.read_back(logdir)
+            if rows is None:
+                return
+            assert [int(r["training_iteration"]) for r in rows] == list(range(1, len(results) + 1))
+            for row, extra in zip(rows, extras):
+                for key, value in extra.items():
+                    number = as_float(plain(value))
+                    if number is None or key not in row or not math.isfinite(number) or abs(number) > 1e30:
+                        continue
+                    got = as_float(row[key]) if not isinstance(row[key], str) else float(row[key])
+                    assert got is not None and math.isclose(got, number, rel_tol=1e-6, abs_tol=1e-30), \
+                        f"{key!r}: wrote {value!r}, read back {row[key]!r}"
+
+        check()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
+import numpy as np
 import pytest
 
 from tunecore.schedulers import Decision, TrialScheduler
 from tunecore.testing._fakes import FakeRunner, make_result, make_trial
 from tunecore.trial import Trial, TrialStatus
+from tunecore.util import to_jsonable
 
 
 class SchedulerContract:
@@ -193,3 +195,59 @@ class SchedulerContract:
             f"save_state -> restore_state -> save_state changed the state:\n  saved:    {text}\n"
             f"  restored: {again}")
         assert isinstance(restored.debug_string(), str)
+
+    # -- values as users report them -----------------------------------------------------
+    def test_metrics_of_every_numeric_type_and_odd_values(self, make_scheduler):
+        """numpy scalars of every dtype, 0-d arrays, NaN, ±inf, None and a missing metric: no crash."""
+        from hypothesis import HealthCheck, given, settings
+        from hypothesis import strategies as st
+
+        from tunecore.testing._values import NUMPY_FLOATS, NUMPY_INTS
+
+        kinds = st.sampled_from((float, int, *NUMPY_FLOATS, *NUMPY_INTS, np.array))
+        odd = st.sampled_from([float("nan"), float("inf"), float("-inf"), np.float32("nan"), None, _MISSING])
+
+        @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(kind=kinds, odd_values=st.dictionaries(st.integers(1, self.max_iterations), odd, max_size=4))
+        def check(kind: Any, odd_values: dict) -> None:
+            scheduler = make_scheduler()
+            metric = getattr(scheduler, "metric", None)
+
+            def result_fn(trial: Trial, iteration: int) -> dict:
+                result = self.make_result(trial, iteration)
+                for key in {metric, *_METRICS} - {None}:
+                    if key in result:
+                        result[key] = _as_kind(kind, result[key])
+                if metric and iteration in odd_values and trial.trial_id[-1] in "02468ace":
+                    if odd_values[iteration] is _MISSING:
+                        result.pop(metric, None)
+                    else:
+                        result[metric] = odd_values[iteration]
+                return result
+
+            runner = FakeRunner(scheduler, result_fn=result_fn, cpus=self.cpus)
+            runner.add_trials(self.num_trials)
+            runner.run(max_iterations=self.max_iterations)
+            assert all(t.is_finished() for t in runner.trials)
+            for trial_id, decision in runner.decisions:
+                assert isinstance(decision, Decision), (trial_id, decision)
+            json.dumps(to_jsonable(scheduler.save_state()), allow_nan=False)
+            assert isinstance(scheduler.debug_string(), str)
+
+        check()
+
+
+_MISSING = object()
+_METRICS = ("episode_reward_mean", "mean_loss", "neg_mean_loss", "mean_accuracy")
+
+
+def _as_kind(kind: Any, value: Any) -> Any:
+    if not isinstance(value, (int, float)):
+        return value
+    if kind is np.array:
+        return np.array(value)
+    if kind in (int,) or (isinstance(kind, type) and issubclass(kind, np.integer)):
+        info = np.iinfo(kind) if kind is not int else None
+        number = int(round(value))
+        return kind(number if info is None else min(info.max, max(info.min, number)))
+    return kind(value)

@@ -1,9 +1,10 @@
-"""The dashboard's data: trials' learning curves and scheduler events, read incrementally.
+"""The dashboard's data: trials' learning curves, scheduler events and endings, read incrementally.
 
 Both data sources (a live runner and an experiment folder on disk) feed the same
 :class:`HistoryStore`, which tails each trial's ``result.json`` and ``events.jsonl``
 from the byte offset it reached last time and hands clients only what is new
-(``since`` a sequence number).
+(``since`` a sequence number). Each trial's ending comes from the records the runner
+wrote (:mod:`tunecore.endings`), so the live view and the folder view tell the same.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from tunecore.endings import trial_ending
 from tunecore.util import to_jsonable
 
 #: Result keys never plotted (identifiers, clocks, the config copy).
@@ -76,9 +78,18 @@ class TrialRecord:
     stopping_criterion: Any = None
     events: list = field(default_factory=list)
 
-    def summary(self) -> dict:
-        """The row of the trial table (JSON-safe)."""
+    def summary(self, events: Optional[list] = None, seqs: Optional[list] = None) -> dict:
+        """The row of the trial table (JSON-safe).
+
+        ``events``: the trial's records (default: :attr:`events`); ``seqs``: their sequence
+        numbers, given as the ending's ``s`` so a client can tell which record it came from.
+        """
         last = self.last_result if isinstance(self.last_result, dict) else None
+        ending = trial_ending(self.status, self.events if events is None else events, last,
+                              self.stopping_criterion, self.error)
+        if ending is not None:
+            index = ending.pop("index")
+            ending["s"] = seqs[index] if index is not None and seqs else None
         return {
             "id": self.trial_id,
             "name": self.name,
@@ -89,30 +100,8 @@ class TrialRecord:
             "metrics": numeric_metrics(last),
             "num_failures": self.num_failures,
             "error": (self.error or None) and str(self.error)[:500],
-            "stopped_early": stopped_early(self.status, last, self.stopping_criterion, self.events),
+            "ending": to_jsonable(ending),
         }
-
-
-def stopped_early(status: str, last: Optional[dict], criterion: Any, events: Any = ()) -> Optional[bool]:
-    """True if a TERMINATED trial ended before its stopping criterion was met (a scheduler stop).
-
-    An explicit record in the trial's events (``{"event": "stopped", "by": "scheduler"}``) decides
-    when present; otherwise the last result is compared with the criterion (the runner marks
-    any last result ``done``, so ``done`` alone cannot tell). None when it cannot be known.
-    """
-    if status != "TERMINATED" or not last:
-        return False
-    for event in events or ():
-        kind = event.get("event") or event.get("type") if isinstance(event, dict) else None
-        if kind in ("stopped", "early_stop", "scheduler_stop"):
-            return True
-    if not isinstance(criterion, dict) or not criterion:
-        return None
-    for key, threshold in criterion.items():
-        value = last.get(key)
-        if isinstance(value, (int, float)) and isinstance(threshold, (int, float)) and value >= threshold:
-            return False
-    return True
 
 
 @dataclass
@@ -132,6 +121,8 @@ class _TrialState:
     last_iteration: Optional[int] = None
     memory_events: int = 0
     seen_events: set = field(default_factory=set)
+    #: the trial's records (from events.jsonl and memory, each once) as (sequence number, record)
+    log: list = field(default_factory=list)
 
 
 def _read_new_lines(path: str, tail: _Tail) -> list[dict]:
@@ -211,12 +202,14 @@ class HistoryStore:
             if key in state.seen_events:
                 return
             state.seen_events.add(key)
-        self._events.append((self._next(), trial_id, event))
+        seq = self._next()
+        if state is not None:
+            state.log.append((seq, event))
+        self._events.append((seq, trial_id, event))
 
-    def note(self, trial_id: str, event: dict) -> None:
-        """Record an event the files do not show (e.g. a stop requested over the API)."""
-        with self._lock:
-            self._add_event(trial_id, event)
+    def _summary(self, rec: TrialRecord) -> dict:
+        log = self._states[rec.trial_id].log if rec.trial_id in self._states else []
+        return rec.summary([event for _, event in log], [seq for seq, _ in log])
 
     def scan(self) -> None:
         """Pick up new trials, results, events and status changes."""
@@ -253,12 +246,12 @@ class HistoryStore:
             if reset:
                 since = 0
             rows = [{"t": tid, "r": row} for seq, tid, row in self._rows[self._index(self._rows, since):]]
-            events = [{"t": tid, **ev} for seq, tid, ev in self._events[self._index(self._events, since):]]
+            events = [{**ev, "t": tid, "s": seq} for seq, tid, ev in self._events[self._index(self._events, since):]]
             return {
                 "generation": self.generation,
                 "cursor": self._seq,
                 "reset": reset,
-                "trials": [rec.summary() for rec in self._records],
+                "trials": [self._summary(rec) for rec in self._records],
                 "results": rows,
                 "events": events,
             }

@@ -9,6 +9,7 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
+from tunecore.endings import last_error
 from tunecore.errors import TuneError
 from tunecore.util import to_jsonable
 from tunecore.web.checks import RequestError, check_add_body
@@ -189,22 +190,10 @@ class RunnerSource(DataSource):
             if trial is None:
                 raise RequestError(404, f"Trial ({trial_id}) not found.")
             if not trial.is_finished():
-                self.runner.stop_trial(trial)
+                self.runner.stop_trial(trial)  # records the end: stopped by a user (tunecore.endings)
             return trial
 
-        was_active = {}
-
-        def stop_and_note() -> Any:
-            trial = self.runner.get_trial(trial_id)
-            was_active["yes"] = trial is not None and not trial.is_finished()
-            return stop()
-
-        trial = self._on_runner(stop_and_note)
-        if was_active.get("yes") and self._history is not None:
-            last = trial.last_result or {}
-            self._history.note(trial_id, {"type": "stop_request", "iteration": last.get("training_iteration"),
-                                          "time": time.time()})
-        return trial_info(record_from_trial(trial))
+        return trial_info(record_from_trial(self._on_runner(stop)))
 
 
 class FolderSource(DataSource):
@@ -243,5 +232,7 @@ class FolderSource(DataSource):
                 local = os.path.join(self.experiment_dir, os.path.basename(record.logdir.rstrip(os.sep)))
                 if os.path.isdir(local):
                     record.logdir = local
+            if record.status == "ERROR" and not record.error:  # the state file does not hold the message
+                record.error = last_error(record.logdir)
         self._cache = (key, records)
         return records

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from tunecore.errors import TuneError
+from tunecore.util import is_number, plain
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tunecore.schedulers import TrialScheduler
 
 #: Relative slack when comparing milestones computed with floats (``10 * 3**2 <= 90``).
 _EPS = 1e-9
@@ -67,15 +71,72 @@ def _tidy(x: float) -> float:
     return r if abs(x - r) <= _EPS * max(1.0, abs(x)) else x
 
 
-def percentile(values: Sequence[float], q: float) -> Optional[float]:
-    """The ``q``-th percentile (0..100, linear interpolation, as numpy's default); None if empty."""
+def time_of(result: dict, attr: str) -> Optional[float]:
+    """``result[attr]`` as a Python number, or None when it cannot place the result in time.
+
+    Python and numpy numbers alike (and 0-d arrays); None when the key is missing or
+    holds None, NaN, a bool or anything but a real number. Ints stay ints (milestones
+    print as ``Iter 9``) unless beyond 2**53, where they become floats (±inf past
+    float's range).
+    """
+    value = result.get(attr)
+    if type(value) is not int:
+        value = plain(value)
+        if not is_number(value):
+            return None
+    if isinstance(value, int):
+        return int(value) if -2 ** 53 <= value <= 2 ** 53 else _float(value)
+    value = float(value)
+    return None if value != value else value
+
+
+def score_of(scheduler: "TrialScheduler", result: dict) -> Optional[float]:
+    """``scheduler.score(result)`` as a float for ranking: larger is better.
+
+    None when the metric is missing or not a number (None, text, an array); ``-inf``
+    for NaN, so a trial whose metric diverged ranks below every other in either mode;
+    ±inf rank as the extremes they are.
+    """
+    try:
+        score = scheduler.score(result)
+    except (ArithmeticError, TypeError, ValueError):  # a value float() refuses
+        return None
+    if score is None:
+        return None
+    score = float(score)
+    return -math.inf if score != score else score
+
+
+def _float(value: int) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
+def percentile(values: Sequence[Optional[float]], q: float) -> Optional[float]:
+    """The ``q``-th percentile (0..100, linear interpolation, as numpy's default); None if empty.
+
+    None and NaN values are left out. Infinite values take part as the extremes they
+    are: between ``-inf`` and a finite neighbour the percentile is ``-inf``, between a
+    finite one and ``inf`` it is ``inf`` (plain interpolation would give NaN).
+    """
     vals = sorted(v for v in values if v is not None and not math.isnan(v))
     if not vals:
         return None
     pos = (len(vals) - 1) * q / 100.0
     lo = math.floor(pos)
     hi = min(lo + 1, len(vals) - 1)
-    return vals[lo] + (vals[hi] - vals[lo]) * (pos - lo)
+    low, high, fraction = vals[lo], vals[hi], pos - lo
+    if fraction == 0 or low == high:
+        return low
+    if math.isinf(low):
+        return low
+    if math.isinf(high):
+        return high
+    if math.isinf(high - low):  # two finite values more than DBL_MAX apart
+        return low * (1 - fraction) + high * fraction
+    return low + (high - low) * fraction
 
 
 def fmt(value: Optional[float]) -> str:

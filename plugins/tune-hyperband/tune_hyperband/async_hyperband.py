@@ -9,6 +9,7 @@ from typing import Any, Optional
 from tunecore.errors import TuneError
 from tunecore.schedulers import Decision, SchedulerContext, TrialScheduler
 from tunecore.trial import Trial
+from tunecore.util import from_jsonable, to_jsonable
 
 from tune_hyperband._common import (
     check_brackets,
@@ -19,6 +20,8 @@ from tune_hyperband._common import (
     max_brackets,
     milestones,
     percentile,
+    score_of,
+    time_of,
 )
 
 
@@ -74,6 +77,14 @@ class AsyncHyperBandScheduler(TrialScheduler):
     seed's softmax weights), deterministically: each new trial joins the bracket
     furthest below its share, so a small experiment gets the intended mix rather
     than a random draw.
+
+    Metrics and times may be Python or numpy numbers of any dtype (or 0-d arrays).
+    A NaN metric (a diverged trial) scores ``-inf``, below every other: it is recorded
+    at the rung like any score and stopped wherever the rung has a cut-off. A result
+    whose metric is missing or not a number (None, text, an array) is not recorded
+    and the trial continues (warned once). A result whose ``time_attr`` is missing,
+    None, NaN or not a number cannot be placed at a rung and is let through. ±inf
+    metrics and times count as the extremes they are.
 
     Args:
         time_attr: the result key measuring progress (monotonic).
@@ -148,7 +159,7 @@ class AsyncHyperBandScheduler(TrialScheduler):
             self._assign(trial)
 
     def on_trial_result(self, runner: SchedulerContext, trial: Trial, result: dict) -> Decision:
-        t = result.get(self._time_attr)
+        t = time_of(result, self._time_attr)
         if t is None:
             return Decision.CONTINUE
         if t >= self._max_t:
@@ -163,9 +174,9 @@ class AsyncHyperBandScheduler(TrialScheduler):
         return decision
 
     def on_trial_complete(self, runner: SchedulerContext, trial: Trial, result: Optional[dict]) -> None:
-        known = trial.trial_id in self._trial_bracket
-        if known and result is not None and result.get(self._time_attr) is not None:
-            self._judge(trial, result[self._time_attr], result)
+        t = time_of(result, self._time_attr) if result is not None else None
+        if trial.trial_id in self._trial_bracket and t is not None:
+            self._judge(trial, t, result)
         self._trial_bracket.pop(trial.trial_id, None)
 
     def on_trial_error(self, runner: SchedulerContext, trial: Trial) -> None:
@@ -175,13 +186,13 @@ class AsyncHyperBandScheduler(TrialScheduler):
         self._trial_bracket.pop(trial.trial_id, None)
 
     def _judge(self, trial: Trial, t: float, result: dict) -> Decision:
-        score = self.score(result)
-        if score is None or math.isnan(score):
+        score = score_of(self, result)
+        if score is None:
             if not self._warned_missing:
                 warnings.warn(
                     f"AsyncHyperBandScheduler: result of {trial} has no value for metric "
-                    f"{self.metric!r}; it is not recorded in any rung. Report {self.metric!r} "
-                    "or give the scheduler another metric.",
+                    f"{self.metric!r} (got {result.get(self.metric)!r:.80}); it is not recorded in any "
+                    f"rung. Report {self.metric!r} as a number or give the scheduler another metric.",
                     stacklevel=3,
                 )
                 self._warned_missing = True
@@ -202,12 +213,13 @@ class AsyncHyperBandScheduler(TrialScheduler):
         return "\n".join(lines)
 
     def save_state(self) -> dict[str, Any]:
-        return {
+        """Plain JSON: a ``-inf`` score (a NaN metric) is written as ``"-Infinity"``."""
+        return to_jsonable({
             "num_stopped": self._num_stopped,
             "assigned": list(self._assigned),
             "trial_bracket": dict(self._trial_bracket),
             "rungs": [[dict(r.recorded) for r in b.rungs] for b in self._brackets],
-        }
+        })
 
     def restore_state(self, state: dict[str, Any]) -> None:
         self._num_stopped = state["num_stopped"]
@@ -215,4 +227,4 @@ class AsyncHyperBandScheduler(TrialScheduler):
         self._trial_bracket = dict(state["trial_bracket"])
         for b, rungs in zip(self._brackets, state["rungs"]):
             for r, recorded in zip(b.rungs, rungs):
-                r.recorded = dict(recorded)
+                r.recorded = {tid: float(from_jsonable(score)) for tid, score in recorded.items()}

@@ -9,6 +9,7 @@ from typing import Any, Optional
 from tunecore.errors import TuneError
 from tunecore.schedulers import Decision, SchedulerContext, TrialScheduler
 from tunecore.trial import Trial, TrialStatus
+from tunecore.util import from_jsonable, to_jsonable
 
 from tune_hyperband._common import (
     check_brackets,
@@ -17,6 +18,8 @@ from tune_hyperband._common import (
     check_time_attr,
     fmt,
     max_brackets,
+    score_of,
+    time_of,
 )
 
 _FINISHED = (TrialStatus.TERMINATED, TrialStatus.ERROR)
@@ -135,6 +138,15 @@ class HyperBandScheduler(TrialScheduler):
     brackets that would not fit between ``grace_period`` and ``max_t`` are never
     created (the seed left placeholder ``None`` brackets for small ``max_t``).
 
+    Metrics and times may be Python or numpy numbers of any dtype (or 0-d arrays).
+    A trial is ranked at a halving by the last metric it reported: a NaN (a
+    diverged trial) scores ``-inf``, below every other, so it is the first to be
+    stopped; a result whose metric is missing or not a number (None, text, an array)
+    keeps the trial's previous score, and a trial that never reported one ranks
+    last too. ±inf rank as the extremes they are. A result whose ``time_attr`` is
+    missing, None, NaN or not a number does not move the trial towards the milestone
+    and is let through.
+
     Args:
         time_attr: the result key measuring progress (monotonic).
         reward_attr: the seed's name of the metric (always maximised).
@@ -220,10 +232,13 @@ class HyperBandScheduler(TrialScheduler):
         self._trials[trial.trial_id] = trial
         if trial.trial_id not in bracket.live:
             return Decision.CONTINUE  # already judged (e.g. stopped while this result was in flight)
-        t = result.get(self._time_attr)
+        t = time_of(result, self._time_attr)
         if t is None:
             return Decision.CONTINUE
-        bracket.update(trial.trial_id, t, self.score(result))
+        score = score_of(self, result)
+        if score is None:  # no metric in this result: the trial keeps its last score
+            score = bracket.live[trial.trial_id][1]
+        bracket.update(trial.trial_id, t, score)
         if t < bracket.R:
             return Decision.CONTINUE
         if bracket.final_round():
@@ -336,13 +351,14 @@ class HyperBandScheduler(TrialScheduler):
         return "\n".join(lines)
 
     def save_state(self) -> dict[str, Any]:
-        return {
+        """Plain JSON: a ``-inf`` score (a NaN metric) is written as ``"-Infinity"``."""
+        return to_jsonable({
             "num_stopped": self._num_stopped,
             "bands": [[{"s": b.s, "round": b.round,
                         "live": {k: list(v) for k, v in b.live.items()}, "all": list(b.all),
                         "progress": b.progress, "cutoffs": list(b.cutoffs)} for b in band]
                       for band in self._bands],
-        }
+        })
 
     def restore_state(self, state: dict[str, Any]) -> None:
         self._num_stopped = state["num_stopped"]
@@ -354,8 +370,9 @@ class HyperBandScheduler(TrialScheduler):
                 b.round = bs["round"]
                 b.halves = len(b.schedule) - 1 - b.round
                 b.n, b.r, b.R = b.schedule[b.round]
-                b.live = {k: list(v) for k, v in bs["live"].items()}
-                b.all, b.progress, b.cutoffs = list(bs["all"]), bs["progress"], list(bs["cutoffs"])
+                b.live = {k: from_jsonable(list(v)) for k, v in bs["live"].items()}
+                b.all, b.progress = list(bs["all"]), from_jsonable(bs["progress"])
+                b.cutoffs = from_jsonable(list(bs["cutoffs"]))
                 for tid in b.all:
                     self._where[tid] = (i, j)
                 band.append(b)

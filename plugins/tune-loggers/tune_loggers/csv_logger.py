@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import decimal
 import io
 import json
 import math
@@ -13,24 +14,62 @@ from typing import Any, Optional
 import numpy as np
 
 from tunecore.loggers import FileLogger
-from tunecore.util import atomic_write, flatten_dict, to_jsonable
+from tunecore.util import atomic_write, flatten_dict, plain, to_jsonable
 
 PROGRESS_FILE = "progress.csv"
+#: How text Python cannot encode as UTF-8 (a lone surrogate, e.g. from a file name) is written: escaped.
+_ERRORS = "backslashreplace"
 
 
 def _cell(value: Any) -> Any:
-    """How one flattened value is written: numbers as numbers, None empty, the rest as text."""
-    if isinstance(value, np.generic):
-        value = value.item()  # numpy 2 reprs np.float64(1.5) as "np.float64(1.5)"
+    """How one flattened value is written, so that ``csv`` and ``pandas.read_csv`` read it back.
+
+    Numbers as numbers (numpy scalars and 0-d arrays as the Python number they hold,
+    ints of any size as their digits), NaN and ±inf as ``nan``/``inf``/``-inf`` (pandas
+    reads them as floats), bools as ``True``/``False``, None empty, lists, tuples, sets
+    and arrays as JSON text (non-finite items as ``"NaN"``/``"Infinity"``, as in
+    ``result.json``), datetimes as ISO 8601 text, anything else as its text.
+    """
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is float:
+        return value if value - value == 0.0 else str(value)  # nan, inf, -inf
+    if kind is int:
+        return value if -_BIG_INT < value < _BIG_INT else _int_text(value)
+    value = plain(value)  # numpy scalars and 0-d arrays: numpy 2 reprs np.float64(1.5) as "np.float64(1.5)"
     if value is None:
         return ""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)  # nan, inf: pandas reads both back as floats
-    if isinstance(value, (str, int, float)):
+    if isinstance(value, bool):
         return value
-    if isinstance(value, (list, tuple)):
-        return json.dumps(to_jsonable(value))
-    return to_jsonable(value)
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else str(float(value))
+    if isinstance(value, int):
+        return _int_text(int(value))
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
+        return _json_text(to_jsonable(value))
+    value = to_jsonable(value)
+    return value if isinstance(value, str) else _json_text(value)
+
+
+#: Ints this large are written by :func:`_int_text` (Python refuses ``str`` of more than 4300 digits).
+_BIG_INT = 2 ** 63
+
+
+def _int_text(value: int) -> str:
+    try:
+        return str(value)
+    except ValueError:  # more digits than sys.get_int_max_str_digits() allows: its magnitude
+        return f"{decimal.Decimal(value):.15e}"
+
+
+def _json_text(value: Any) -> str:
+    try:
+        return json.dumps(value, allow_nan=False, ensure_ascii=False)
+    except ValueError:  # an int inside with more digits than Python prints
+        return f"<{type(value).__name__} holding an int too long to print>"
 
 
 def _iteration(cell: str) -> Optional[float]:
@@ -52,7 +91,7 @@ def trim_progress(path: str, iteration: int) -> int:
         how many rows were dropped.
     """
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with open(path, newline="", encoding="utf-8", errors=_ERRORS) as f:
             text = f.read()
     except FileNotFoundError:
         return 0
@@ -110,10 +149,10 @@ class CSVLogger(FileLogger):
             trim_progress(self.path, self.restore_iteration)
         self._fields: list[str] = []
         if os.path.exists(self.path) and os.path.getsize(self.path) > 0:
-            with open(self.path, newline="", encoding="utf-8") as f:
+            with open(self.path, newline="", encoding="utf-8", errors=_ERRORS) as f:
                 self._fields = next(csv.reader(f), [])
         self._fieldset = set(self._fields)
-        self._open(self.path, newline="")
+        self._open(self.path, newline="", errors=_ERRORS)
         self._writer = csv.DictWriter(self._file, self._fields)
 
     def _write_params(self) -> None:
@@ -144,8 +183,8 @@ class CSVLogger(FileLogger):
         if self._fields and os.path.getsize(self.path) > 0:
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.logdir)
             try:
-                with os.fdopen(fd, "w", newline="", encoding="utf-8") as out, \
-                        open(self.path, newline="", encoding="utf-8") as old:
+                with os.fdopen(fd, "w", newline="", encoding="utf-8", errors=_ERRORS) as out, \
+                        open(self.path, newline="", encoding="utf-8", errors=_ERRORS) as old:
                     reader = csv.reader(old)
                     next(reader, None)
                     writer = csv.writer(out)
@@ -159,7 +198,7 @@ class CSVLogger(FileLogger):
                 if os.path.exists(tmp):
                     os.unlink(tmp)
                 raise
-            self._open(self.path, newline="")
+            self._open(self.path, newline="", errors=_ERRORS)
         self._fields = fields
         self._fieldset.update(new_fields)
         self._writer = csv.DictWriter(self._file, self._fields)

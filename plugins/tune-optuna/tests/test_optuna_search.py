@@ -101,7 +101,7 @@ def test_missing_metric_value_is_a_fail_with_a_warning():
     search = OptunaSearch(metric="loss", mode="max")
     search.add_configurations(experiment(1, {"x": tune.uniform(0, 1)}))
     (trial,) = search.next_trials()
-    with pytest.warns(UserWarning, match="without a finite 'loss'"):
+    with pytest.warns(UserWarning, match=r"without a number \(not NaN\) for 'loss'"):
         search.on_trial_complete(trial.trial_id, result={"other": 1})
     assert search.study.trials[0].state == TrialState.FAIL
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 import warnings
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from tunecore.errors import TuneError
 from tunecore.searchers import (Choice, Domain, LogUniform, QUniform, RandInt, SuggestionAlgorithm,
                                 Uniform, flatten_config, unflatten_config)
+from tunecore.util import from_jsonable, is_number, plain, to_jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
     import optuna
@@ -112,6 +112,14 @@ class OptunaSearch(SuggestionAlgorithm):
 
     Early-stopped trials (``early_terminated=True``) are told to Optuna as PRUNED, with
     the intermediate values reported so far; failed trials as FAIL.
+
+    Optuna gets Python floats only: metrics may be Python or numpy numbers of any dtype
+    (or 0-d arrays). As Optuna itself does with ``study.tell``, a trial that ends with a
+    NaN metric is told as FAIL, and ±inf are values like any other (the worst or the
+    best possible); a trial that ends without the metric, or with one that is not a
+    number (None, text, an array), is told as FAIL too, with a warning. Intermediate
+    values are reported for each result with a metric that is a number and not NaN,
+    at its ``training_iteration`` (a Python or numpy int).
     """
 
     def __init__(self, space: Optional[dict] = None, metric: Optional[str] = None, mode: Optional[str] = None,
@@ -239,10 +247,11 @@ class OptunaSearch(SuggestionAlgorithm):
         if ot is None:
             return
         self._last[trial_id] = result
-        value, step = result.get(self.metric) if self.metric else None, result.get("training_iteration")
-        if _finite(value) and isinstance(step, int) and step not in self._steps[trial_id]:
-            ot.report(float(value), step)
-            self._steps[trial_id][step] = float(value)
+        value = _objective(result.get(self.metric)) if self.metric else None
+        step = _step(result.get("training_iteration"))
+        if value is not None and step is not None and step not in self._steps[trial_id]:
+            ot.report(value, step)
+            self._steps[trial_id][step] = value
 
     def _on_complete(self, trial_id: str, result: Optional[dict], error: bool, early_terminated: bool) -> None:
         from optuna.trial import TrialState
@@ -258,13 +267,14 @@ class OptunaSearch(SuggestionAlgorithm):
         elif early_terminated:
             self._study.tell(ot, state=TrialState.PRUNED)
         else:
-            value = last.get(self.metric) if last is not None and self.metric else None
-            if not _finite(value):
-                warnings.warn(f"OptunaSearch: trial {trial_id} ended without a finite {self.metric!r} "
-                              f"(got {value!r}); told to Optuna as FAIL.", stacklevel=2)
+            reported = last.get(self.metric) if last is not None and self.metric else None
+            value = _objective(reported)
+            if value is None:
+                warnings.warn(f"OptunaSearch: trial {trial_id} ended without a number (not NaN) for "
+                              f"{self.metric!r} (got {reported!r:.80}); told to Optuna as FAIL.", stacklevel=2)
                 self._study.tell(ot, state=TrialState.FAIL)
             else:
-                self._study.tell(ot, float(value))
+                self._study.tell(ot, value)
 
     # -- resume ---------------------------------------------------------------------
     def _save_searcher_state(self) -> Any:
@@ -289,7 +299,7 @@ class OptunaSearch(SuggestionAlgorithm):
                 "distributions": {n: distribution_to_json(d) for n, d in ot.distributions.items()},
                 "intermediate": {str(k): v for k, v in sorted(self._steps.get(trial_id, {}).items())},
             }
-        return {"finished": finished, "live": live}
+        return to_jsonable({"finished": finished, "live": live})  # ±inf values as "Infinity"/"-Infinity"
 
     def _restore_searcher_state(self, state: Any) -> None:
         if not state:
@@ -308,8 +318,8 @@ class OptunaSearch(SuggestionAlgorithm):
                 params=rec["params"],
                 distributions={n: json_to_distribution(d) for n, d in rec["distributions"].items()},
                 state=TrialState[rec["state"]],
-                value=rec["value"] if rec["state"] != "FAIL" else None,  # PRUNED keeps its last value
-                intermediate_values={int(k): v for k, v in rec.get("intermediate", {}).items()},
+                value=from_jsonable(rec["value"]) if rec["state"] != "FAIL" else None,  # PRUNED keeps its last value
+                intermediate_values={int(k): from_jsonable(v) for k, v in rec.get("intermediate", {}).items()},
             ))
         for trial_id, rec in state.get("live", {}).items():
             dists = {n: json_to_distribution(d) for n, d in rec["distributions"].items()}
@@ -317,7 +327,7 @@ class OptunaSearch(SuggestionAlgorithm):
             ot = self._study.ask(fixed_distributions=dists)
             self._trials[trial_id] = ot
             self._steps[trial_id] = {}
-            for step, value in sorted((int(k), v) for k, v in rec.get("intermediate", {}).items()):
+            for step, value in sorted((int(k), from_jsonable(v)) for k, v in rec.get("intermediate", {}).items()):
                 ot.report(value, step)
                 self._steps[trial_id][step] = value
 
@@ -326,5 +336,24 @@ class OptunaSearch(SuggestionAlgorithm):
         return f"OptunaSearch: {n} Optuna trials, {len(self._trials)} live."
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+def _objective(value: Any) -> Optional[float]:
+    """``value`` as the Python float Optuna takes as an objective value, or None.
+
+    Python and numpy numbers of any dtype and 0-d arrays of them; ±inf are kept (Optuna
+    accepts them); None for NaN (Optuna fails a trial told NaN), bools, None, text,
+    arrays, and ints too large for a float.
+    """
+    value = plain(value)
+    if not is_number(value):
+        return None
+    try:
+        value = float(value)
+    except OverflowError:
+        return None
+    return None if value != value else value
+
+
+def _step(value: Any) -> Optional[int]:
+    """``training_iteration`` as the Python int Optuna takes as a step, or None."""
+    value = plain(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -9,6 +9,7 @@ import random
 from typing import Any, Callable, Mapping, Optional
 
 from tunecore.errors import TuneError
+from tunecore.util import is_number, plain
 
 #: The factors a continuous hyperparameter is multiplied by (one picked 50/50).
 PERTURBATION_FACTORS = (1.2, 0.8)
@@ -168,7 +169,9 @@ def explore(config: dict, mutations: Mutations, resample_probability: float,
       uniformly; else move to the neighbour below or above (50/50, clamped at the ends);
     * a sample domain or a callable: with probability ``resample_probability`` draw a
       new value; else multiply the current value by 1.2 or 0.8 (50/50). An ``int``
-      stays an ``int`` (rounded), a ``bool`` stays a ``bool``;
+      stays an ``int`` (rounded), a ``bool`` stays a ``bool``; a numpy number is
+      perturbed as the Python number it holds, and a value that is not a finite
+      number (NaN, ±inf, None, text) is resampled;
     * a nested dict: the same, one level down.
 
     Then ``custom_explore_fn(new_config)`` may change anything; it must return the
@@ -210,7 +213,7 @@ def _explore_into(new_config: dict, config: dict, mutations: Mutations, p: float
             _explore_into(sub_new, sub_old, spec, p, rng, ops[key])
             new_config[key] = sub_new
             continue
-        old = config.get(key)
+        old = plain(config.get(key))  # numpy scalars as Python numbers
         cats = categories_of(spec)
         if cats is not None:
             if rng.random() < p or old not in cats:
@@ -230,6 +233,7 @@ def _explore_into(new_config: dict, config: dict, mutations: Mutations, p: float
             factor = rng.choice(PERTURBATION_FACTORS)
             value = old * factor
             ops[key] = f"*{factor}"
+        value = plain(value)
         if isinstance(old, bool):
             value = bool(value)
         elif isinstance(old, int) and _is_number(value):
@@ -238,7 +242,13 @@ def _explore_into(new_config: dict, config: dict, mutations: Mutations, p: float
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite real number (Python or numpy) that fits in a float, not a bool."""
+    if not is_number(value):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond float's range
+        return False
 
 
 def mutated_values(config: dict, mutations: Mutations, prefix: tuple = ()) -> dict:

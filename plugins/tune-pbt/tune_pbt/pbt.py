@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import copy
-import json
 import math
 import random
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from tunecore.errors import TuneError
 from tunecore.schedulers import Decision, SchedulerContext, TrialScheduler
 from tunecore.trial import Checkpoint, Trial, TrialStatus
+from tunecore.util import dumps, from_jsonable, is_number, plain, to_jsonable
 
 from tune_pbt.explore import explore, format_vars, mutated_values, normalize_mutations, validate_mutations
 
@@ -38,6 +38,8 @@ class _TrialState:
     checkpoint_seq: Optional[int] = None
     finished: bool = False
     num_perturbations: int = 0
+    #: The ``checkpoint_seq`` of every checkpoint this trial copied.
+    copied: set = field(default_factory=set)
 
 
 class PopulationBasedTraining(TrialScheduler):
@@ -52,6 +54,18 @@ class PopulationBasedTraining(TrialScheduler):
     with :func:`tune_pbt.load_schedule`). When other trials wait (PENDING or PAUSED)
     the reporting trial is paused so the population advances evenly; the trial that
     is furthest behind runs next.
+
+    Metrics and times may be Python or numpy numbers of any dtype (or 0-d arrays).
+    A NaN metric (a diverged trial) scores ``-inf``: it ranks below every other trial,
+    so it is in the bottom quantile and exploits a top trial, and it is never a donor
+    (nor is any trial whose score is ``-inf``). A trial scoring ``-inf`` copies each
+    checkpoint once: if it diverges again from a copied state, it goes on with its own
+    until a top trial has a newer checkpoint (else a trial that diverges whatever its
+    config would replay the same iterations forever). A result whose metric is missing or
+    not a number (None, text, an array) is not ranked: the trial keeps its last
+    score and is ranked at its next result that has one. A result whose
+    ``time_attr`` is None, NaN or not a number is not a perturbation point (a
+    missing ``time_attr`` is an error, see above). ±inf rank as the extremes they are.
 
     Args:
         time_attr: the result key measuring progress (``training_iteration``,
@@ -124,6 +138,7 @@ class PopulationBasedTraining(TrialScheduler):
         self._num_checkpoints = 0
         self._num_perturbations = 0
         self._warned_metric = False
+        self._warned_time = False
         self._seq = 0  # orders checkpoints and exploits, for lineage reconstruction
 
     # -- callbacks ------------------------------------------------------------------
@@ -138,19 +153,27 @@ class PopulationBasedTraining(TrialScheduler):
                 f"trial {trial}; the result had {sorted(k for k in result if k != 'config')}. "
                 "Report it from the trainable or pass another time_attr."
             )
-        t = result[self._time_attr]
+        t = _time(result[self._time_attr])
+        if t is None:
+            if not self._warned_time:
+                print(f"PopulationBasedTraining: time_attr {self._time_attr!r} of trial {trial} is "
+                      f"{result[self._time_attr]!r:.80}, not a number; that result is not a perturbation "
+                      "point.", file=sys.stderr)
+                self._warned_time = True
+            return Decision.CONTINUE
         if t - state.last_perturbation_time < self._perturbation_interval:
             return Decision.CONTINUE  # not a perturbation point: no checkpoint overhead
-        score = self.score(result)
+        score = self._score(result)
         if score is None:
             if not self._warned_metric:
-                print(f"PopulationBasedTraining: metric {self.metric!r} is not in the result of trial "
-                      f"{trial}; it cannot be ranked.", file=sys.stderr)
+                print(f"PopulationBasedTraining: metric {self.metric!r} is not a number in the result of "
+                      f"trial {trial} (got {result.get(self.metric)!r:.80}); it cannot be ranked.",
+                      file=sys.stderr)
                 self._warned_metric = True
             return self._yield_if_others_wait(runner, trial)
         state.last_score = score
         state.last_perturbation_time = t
-        state.last_iteration = result.get("training_iteration")
+        state.last_iteration = plain(result.get("training_iteration"))
 
         lower, upper = self._quantiles(runner)
         if trial in upper:
@@ -169,8 +192,16 @@ class PopulationBasedTraining(TrialScheduler):
             # (a trial that rose to the top while others fell has none until its next
             # perturbation point).
             donors = [t for t in upper if self._trial_state[t.trial_id].last_checkpoint is not None]
+            if score == -math.inf:
+                # A diverged trial copies each checkpoint once: one that diverges again from the
+                # same state would otherwise replay the same iterations forever.
+                donors = [t for t in donors if self._trial_state[t.trial_id].checkpoint_seq not in state.copied]
             if donors:
                 self._exploit(runner, trial, self._rng.choice(donors), result)
+            elif score == -math.inf and upper:
+                print(f"PopulationBasedTraining: [exploit] {trial} scores -inf (NaN) again after copying "
+                      "the current checkpoint of every top trial; it goes on with its own state.",
+                      file=sys.stderr)
             else:
                 print(f"PopulationBasedTraining: [exploit] no top trial of {[str(t) for t in upper]} has a "
                       f"checkpoint yet; {trial} goes on with its own state.", file=sys.stderr)
@@ -204,8 +235,11 @@ class PopulationBasedTraining(TrialScheduler):
 
     # -- experiment state -------------------------------------------------------------
     def save_state(self) -> dict:
-        """Counters and per-trial scores/times (checkpoints live in memory and are not kept)."""
-        return {
+        """Counters and per-trial scores/times (checkpoints live in memory and are not kept).
+
+        Plain JSON: a ``-inf`` score (a NaN metric) is written as ``"-Infinity"``.
+        """
+        return to_jsonable({
             "num_checkpoints": self._num_checkpoints,
             "num_perturbations": self._num_perturbations,
             "seq": self._seq,
@@ -216,21 +250,32 @@ class PopulationBasedTraining(TrialScheduler):
                       "num_perturbations": s.num_perturbations}
                 for tid, s in self._trial_state.items()
             },
-        }
+        })
 
     def restore_state(self, state: dict) -> None:
         self._num_checkpoints = int(state.get("num_checkpoints", 0))
         self._num_perturbations = int(state.get("num_perturbations", 0))
         self._seq = int(state.get("seq", 0))
         self._trial_state = {
-            tid: _TrialState(orig_tag=s.get("orig_tag", ""), last_score=s.get("last_score"),
-                             last_perturbation_time=s.get("last_perturbation_time", 0.0),
+            tid: _TrialState(orig_tag=s.get("orig_tag", ""), last_score=from_jsonable(s.get("last_score")),
+                             last_perturbation_time=from_jsonable(s.get("last_perturbation_time", 0.0)),
                              last_iteration=s.get("last_iteration"), finished=bool(s.get("finished")),
                              num_perturbations=int(s.get("num_perturbations", 0)))
             for tid, s in state.get("trials", {}).items()
         }
 
     # -- internals ------------------------------------------------------------------
+    def _score(self, result: dict) -> Optional[float]:
+        """The result's score, larger is better: ``-inf`` for NaN, None when missing or not a number."""
+        try:
+            score = self.score(result)
+        except (ArithmeticError, TypeError, ValueError):  # a value float() refuses
+            return None
+        if score is None:
+            return None
+        score = float(score)
+        return -math.inf if score != score else score
+
     def _state(self, trial: Trial) -> _TrialState:
         state = self._trial_state.get(trial.trial_id)
         if state is None:  # added before a restore, or by a runner that skipped on_trial_add
@@ -245,7 +290,10 @@ class PopulationBasedTraining(TrialScheduler):
             state.last_checkpoint = state.checkpoint_config = None
 
     def _quantiles(self, runner: SchedulerContext) -> tuple[list[Trial], list[Trial]]:
-        """(bottom, top) of the live trials that have a score, each ``ceil(n * fraction)`` long."""
+        """(bottom, top) of the live trials that have a score, each ``ceil(n * fraction)`` long.
+
+        A trial scoring ``-inf`` (a NaN metric) is never in the top: it may not be copied.
+        """
         ranked = []
         for trial in runner.get_trials():
             state = self._trial_state.get(trial.trial_id)
@@ -257,7 +305,8 @@ class PopulationBasedTraining(TrialScheduler):
         ranked.sort(key=lambda pair: pair[0])  # stable: ties keep the runner's order
         trials = [t for _, t in ranked]
         k = min(int(math.ceil(len(trials) * self._quantile_fraction)), len(trials) // 2)
-        return trials[:k], trials[-k:]
+        top = [t for score, t in ranked[-k:] if score > -math.inf]
+        return trials[:k], top
 
     def _exploit(self, runner: SchedulerContext, trial: Trial, donor: Trial, result: dict) -> None:
         """Ask the runner to continue ``trial`` from ``donor``'s checkpoint with an explored config."""
@@ -295,6 +344,7 @@ class PopulationBasedTraining(TrialScheduler):
                   f"(score {donor_state.last_score:.4g}); config {_short(trial.config)} -> {_short(new_config)}")
         runner.exploit_trial(trial, donor_state.last_checkpoint, new_config, experiment_tag=tag,
                              record=record)
+        state.copied.add(donor_state.checkpoint_seq)
         self._num_perturbations += 1
         state.num_perturbations += 1
         # The trial now holds the donor's state: it is as far along as the donor was.
@@ -316,11 +366,24 @@ def _is_real(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _time(value: Any) -> Optional[float]:
+    """A ``time_attr`` value as a float (numpy numbers and 0-d arrays too); None if not a number or NaN."""
+    value = plain(value)
+    if not is_number(value):
+        return None
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond float's range
+        return math.inf if value > 0 else -math.inf
+    return None if value != value else value
+
+
 def _jsonable(value: Any) -> Any:
-    """A JSON-safe copy (non-JSON values such as functions become their repr)."""
-    return json.loads(json.dumps(value, default=repr))
+    """A copy of ``value`` as the events file keeps it: plain JSON values, numpy numbers as Python
+    ones, arrays as lists, NaN and ±inf as floats, anything else (a function) as its text."""
+    return from_jsonable(to_jsonable(value))
 
 
 def _short(config: dict, limit: int = 200) -> str:
-    text = json.dumps(config, default=repr, sort_keys=True)
+    text = dumps(config, sort_keys=True)
     return text if len(text) <= limit else text[: limit - 3] + "..."

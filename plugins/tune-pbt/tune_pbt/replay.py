@@ -11,7 +11,7 @@ from typing import Optional
 from tunecore.errors import TuneError
 from tunecore.schedulers import Decision, SchedulerContext, TrialScheduler
 from tunecore.trial import Trial
-from tunecore.util import read_json_lines
+from tunecore.util import from_jsonable, is_number, plain, read_json_lines, to_jsonable
 
 from tune_pbt.pbt import EXPLOIT_EVENT
 
@@ -199,7 +199,9 @@ class PopulationBasedTrainingReplay(TrialScheduler):
         trial.config = self.config
 
     def on_trial_result(self, runner: SchedulerContext, trial: Trial, result: dict) -> Decision:
-        iteration = result.get("training_iteration", 0)
+        iteration = plain(result.get("training_iteration", 0))
+        if not is_number(iteration) or iteration != iteration:
+            return Decision.CONTINUE  # no usable training_iteration (None, NaN, text): no switch is due
         due = None
         while self._next < len(self._schedule) and self._schedule[self._next]["iteration"] <= iteration:
             due = self._schedule[self._next]
@@ -210,8 +212,8 @@ class PopulationBasedTrainingReplay(TrialScheduler):
                       "old_config": trial.config, "new_config": new_config}
             if self._verbose:
                 print(f"PopulationBasedTrainingReplay: {trial} switches config at iteration {iteration}")
-            runner.exploit_trial(trial, runner.save_trial(trial), new_config, record=json.loads(
-                json.dumps(record, default=repr)))
+            runner.exploit_trial(trial, runner.save_trial(trial), new_config,
+                                 record=from_jsonable(to_jsonable(record)))
         return Decision.CONTINUE
 
     def debug_string(self) -> str:

@@ -163,9 +163,45 @@ function trialScore(t) {
 
 function colorOf(id) { return PALETTE[(state.order.get(id) || 0) % PALETTE.length]; }
 
-function requested(id) { return state.events.some((e) => e.t === id && e.type === "stop_request"); }
+// ---- endings (computed by the server from what the runner recorded; see tunecore/endings.py)
+const ENDING_KIND = { stop_criterion: "finished", returned: "finished", unknown: "finished", scheduler: "stopped",
+  early: "stopped", user: "stop-request", error: "error", paused: "paused" };
 
-function earlyStopped(t) { return Boolean(t.stopped_early) && !requested(t.id); }
+function earlyStopped(t) { return Boolean(t.ending) && (t.ending.how === "scheduler" || t.ending.how === "early"); }
+
+function short(text, n) { text = String(text || ""); return text.length > n ? `${text.slice(0, n - 1)}…` : text; }
+
+function criterionText(criterion) {
+  return Object.entries(criterion || {}).map(([k, v]) => `${k} ≥ ${fmt(v)}`).join(", ");
+}
+
+// the chip next to a trial's status
+function endingChip(e) {
+  const by = e.scheduler ? ` by ${e.scheduler}` : "";
+  const text = {
+    stop_criterion: "met stop criterion", returned: "returned", scheduler: `stopped early by ${e.scheduler || "the scheduler"}`,
+    user: "stopped by user", error: e.error ? `error: ${short(e.error, 48)}` : "error", paused: `paused${by}`,
+    early: "stopped early", unknown: "ended",
+  }[e.how] || String(e.how);
+  return e.inferred ? `${text} (inferred)` : text;
+}
+
+// the line of the "Endings and scheduler decisions" list (``e`` is an ending or an "ended" record)
+function endingText(who, e) {
+  const at = e.iteration !== null && e.iteration !== undefined ? ` at iteration ${fmt(e.iteration)}` : "";
+  const crit = criterionText(e.criterion);
+  let text = {
+    stop_criterion: `${who} met its stop criterion${crit ? ` (${crit})` : ""}${at}`,
+    returned: `${who} finished on its own (the trainable returned)${at}`,
+    scheduler: `${who} stopped early by ${e.scheduler || "the scheduler"}${at}`,
+    user: `${who} stopped by a user (dashboard or API)${at}`,
+    error: `${who} failed${at}${e.error ? `: ${e.error}` : ""}`,
+    paused: `${who} paused${e.scheduler ? ` by ${e.scheduler}` : ""}${at}`,
+    early: `${who} ended${at} before meeting its stop criterion: stopped early`,
+  }[e.how] || `${who} ended${at}`;
+  if (e.inferred) text += " (inferred from its results: the run did not record how it ended)";
+  return text;
+}
 
 function isExploit(ev) { return /exploit/.test(String(ev.event || ev.type || "")); }
 
@@ -243,7 +279,7 @@ function drawCurves(bestId) {
     }
     const last = s[s.length - 1];
     if (t.status === "PAUSED") lines.append(el("svg:circle", { cx: X(last[0]), cy: Y(last[1]), r: 4.5, class: "marker-pause" }, el("svg:title", { text: `${t.name} is paused` })));
-    if (earlyStopped(t)) lines.append(el("svg:rect", { x: X(last[0]) - 4, y: Y(last[1]) - 4, width: 8, height: 8, class: "marker-stop" }, el("svg:title", { text: `${t.name} was stopped early` })));
+    if (earlyStopped(t)) lines.append(el("svg:rect", { x: X(last[0]) - 4, y: Y(last[1]) - 4, width: 8, height: 8, class: "marker-stop" }, el("svg:title", { text: endingText(t.name, t.ending) })));
   }
   svg.append(lines);
   const legend = $("curves-legend");
@@ -377,8 +413,11 @@ function drawTable(bestId, scores) {
     for (const c of cols) {
       if (c.key === "__status") {
         const td = el("td", {}, el("span", { class: `badge badge-${t.status}`, text: t.status }));
-        if (requested(t.id)) td.append(el("span", { class: "chip", text: "stopped by request" }));
-        else if (t.stopped_early) td.append(el("span", { class: "chip", text: "stopped early" }));
+        const e = t.ending;
+        if (e) {
+          td.append(el("span", { class: `chip ending ending-${e.how}${e.inferred ? " inferred" : ""}`, "data-ending": e.how,
+            title: endingText(t.name, e), text: endingChip(e) }));
+        }
         const n = exploitsOf(t.id).length;
         if (n) td.append(el("span", { class: "chip exploit", text: `exploited ×${n}` }));
         if (t.num_failures) td.append(el("span", { class: "chip", text: `${t.num_failures} failures` }));
@@ -427,50 +466,49 @@ function describe(ev, names) {
       .map((k) => `${k}: ${fmt(flatten(ev.old_config || {})[k])} → ${fmt(flatten(ev.new_config)[k])}`).join(", ");
     return ["exploit", `${who} copied ${names.get(ev.source_trial) || ev.source_trial || "?"} at iteration ${fmt(ev.iteration)}${changes ? "; " + changes : ""}`];
   }
-  if (kind === "stop_request") {
+  // an ending or a pause that is not the trial's current one (it was resumed or restarted since,
+  // or its status has not caught up yet): shown as history
+  if (kind === "ended") return [ENDING_KIND[ev.how] || "finished", endingText(who, ev)];
+  if (kind === "stopped" && ev.by === "scheduler") return ["stopped", endingText(who, Object.assign({}, ev, { how: "scheduler" }))];
+  if (kind === "paused" && ev.by === "scheduler") return ["paused", endingText(who, Object.assign({}, ev, { how: "paused" }))];
+  if (kind === "status") {  // status changes seen while watching; endings come from the records
     const at = ev.iteration !== null && ev.iteration !== undefined ? ` at iteration ${ev.iteration}` : "";
-    return ["stop-request", `${who} stopped on request (dashboard or API)${at}`];
-  }
-  if ((kind === "stopped" || kind === "paused") && ev.by === "scheduler") {  // recorded by the runner
-    const at = ev.iteration !== null && ev.iteration !== undefined ? ` at iteration ${ev.iteration}` : "";
-    const by = ev.scheduler ? ` by ${ev.scheduler}` : " by the scheduler";
-    return kind === "stopped" ? ["stopped", `${who} stopped early${by}${at}`] : ["paused", `${who} paused${by}${at}`];
-  }
-  if (kind === "status") {
-    const at = ev.iteration !== null && ev.iteration !== undefined ? ` at iteration ${ev.iteration}` : "";
-    const recorded = (what) => state.events.some((e) => e.t === ev.t && (e.event || e.type) === what && e.by === "scheduler");
-    if (ev.to === "PAUSED") return recorded("paused") ? [null, null] : ["paused", `${who} paused${at}`];
     if (ev.to === "RUNNING" && ev.from === "PAUSED") return ["resumed", `${who} resumed${at}`];
-    if (ev.to === "ERROR") return ["error", `${who} failed${at}`];
-    if (ev.to === "TERMINATED") {
-      if (state.events.some((e) => e.t === ev.t && e.type === "stop_request") || recorded("stopped")) return [null, null];
-      const t = state.trials.find((x) => x.id === ev.t);
-      return t && earlyStopped(t) ? ["stopped", `${who} stopped early${at}`] : [null, null];  // a natural end
-    }
     return [null, null];
   }
-  return [kind, `${who}: ${Object.entries(ev).filter(([k]) => !["t", "event", "type"].includes(k)).slice(0, 4).map(([k, v]) => `${k}=${fmt(v)}`).join(" ")}`];
+  return [kind, `${who}: ${Object.entries(ev).filter(([k]) => !["t", "s", "event", "type"].includes(k)).slice(0, 4).map(([k, v]) => `${k}=${fmt(v)}`).join(" ")}`];
+}
+
+function eventItem(kind, text, trial, how) {
+  const label = { "stop-request": "stopped" }[kind] || kind;
+  return el("li", { "data-kind": kind, "data-trial": trial || null, "data-ending": how || null },
+    el("span", { class: `kind kind-${kind}`, text: label }), text);
 }
 
 function drawEvents() {
   const names = new Map(state.trials.map((t) => [t.id, t.name]));
+  const byId = new Map(state.trials.map((t) => [t.id, t]));
   const list = $("events");
   const items = [];
+  const shown = new Set();
+  let history = 0;
+  // newest first; each trial's ending stands where the record it comes from is
   for (const ev of state.events.slice().reverse()) {
+    const t = byId.get(ev.t);
+    if (t && t.ending && t.ending.s !== null && t.ending.s !== undefined && t.ending.s === ev.s && !shown.has(t.id)) {
+      items.push(eventItem(ENDING_KIND[t.ending.how] || "finished", endingText(t.name, t.ending), t.id, t.ending.how));
+      shown.add(t.id);
+      continue;
+    }
+    if (history >= 300) continue;
     const [kind, text] = describe(ev, names);
     if (!kind) continue;
-    const label = { "stop-request": "stopped" }[kind] || kind;
-    items.push(el("li", { "data-kind": kind }, el("span", { class: `kind kind-${kind}`, text: label }), text));
-    if (items.length >= 300) break;
+    items.push(eventItem(kind, text, ev.t));
+    history += 1;
   }
-  // trials found already stopped (e.g. an experiment on disk): their early stop is a decision too
-  const covered = new Set(state.events.filter((e) => (e.type === "status" && e.to === "TERMINATED") ||
-    ((e.event || e.type) === "stopped" && e.by === "scheduler")).map((e) => e.t));
+  // endings not told by a record: an ERROR status, a pause after a Ctrl-C, or an old folder (inferred)
   for (const t of state.trials) {
-    if (earlyStopped(t) && !covered.has(t.id) && items.length < 300) {
-      items.push(el("li", { "data-kind": "stopped" }, el("span", { class: "kind kind-stopped", text: "stopped" }),
-        `${t.name} stopped early by the scheduler at iteration ${fmt(t.metrics.training_iteration)}`));
-    }
+    if (t.ending && !shown.has(t.id)) items.push(eventItem(ENDING_KIND[t.ending.how] || "finished", endingText(t.name, t.ending), t.id, t.ending.how));
   }
   list.replaceChildren(...items);
   $("no-events").hidden = items.length > 0;
