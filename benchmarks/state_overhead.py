@@ -68,22 +68,13 @@ def _timed_run(trials: int, num_cpus: int, local_dir: str) -> dict:
 def _write_cost(n: int, local_dir: str) -> dict:
     """One write of an ``n``-trial state, finished-record cache warm vs cold (ms)."""
     from tunecore.searchers import BasicVariantGenerator
-    from tunecore.state import write_experiment_state
+    from tunecore.state import ExperimentState
     from tunecore.trial import Trial, TrialStatus
 
     exp_dir = os.path.join(local_dir, "micro")
     os.makedirs(exp_dir)
-
-    class FakeRunner:
-        def __init__(self, trials):
-            self._trials = trials
-            self.search_alg = BasicVariantGenerator()
-            self.scheduler = type("FIFOScheduler", (), {"save_state": lambda self: None})()
-            self.experiment_dirs = [exp_dir]
-            self.state_extra = {}
-
-        def get_trials(self):
-            return self._trials
+    search_alg = BasicVariantGenerator()
+    scheduler = type("FIFOScheduler", (), {"save_state": lambda self: None})()
 
     trials = []
     for i in range(n):
@@ -95,18 +86,18 @@ def _write_cost(n: int, local_dir: str) -> dict:
         t.status = TrialStatus.TERMINATED if i < n - 10 else TrialStatus.RUNNING
         trials.append(t)
 
-    def best_of(runner, repeat: int) -> float:
+    def best_of(state: ExperimentState, repeat: int) -> float:
         best = float("inf")
         for _ in range(repeat):
             t0 = time.perf_counter()
-            write_experiment_state(runner)
+            state.save([exp_dir], trials, search_alg, scheduler)
             best = min(best, time.perf_counter() - t0)
         return best
 
-    warm_runner = FakeRunner(trials)
-    write_experiment_state(warm_runner)  # fills the cache
-    warm = best_of(warm_runner, 10)
-    cold = min(best_of(FakeRunner(trials), 1) for _ in range(5))  # a new runner: nothing cached
+    warm_state = ExperimentState()
+    warm_state.save([exp_dir], trials, search_alg, scheduler)  # fills the cache
+    warm = best_of(warm_state, 10)
+    cold = min(best_of(ExperimentState(), 1) for _ in range(5))  # a new state store: nothing cached
     return {"write_ms_warm": round(1000 * warm, 2), "write_ms_cold": round(1000 * cold, 2)}
 
 

@@ -330,9 +330,9 @@ def test_failing_logger_and_printer_are_reported_once_and_skipped(ray_session, r
     }}, printer=ChokingPrinter(verbose=2))
     assert [t.status for t in trials] == [TrialStatus.TERMINATED] * 3
     err = capsys.readouterr().err
-    assert err.count("tunecore: logger 'ChokingLogger' failed") == 1
+    assert err.count("tunecore: WARNING: logger 'ChokingLogger' failed") == 1
     assert "cannot log 1" in err and "the value it choked on: {" in err
-    assert err.count("tunecore: the status printer failed") == 1
+    assert err.count("tunecore: WARNING: the status printer failed") == 1
     for trial in trials:
         with open(os.path.join(trial.logdir, "result.json"), encoding="utf-8") as f:
             assert [strict_loads(line)["training_iteration"] for line in f] == [1, 2, 3, 4, 5]

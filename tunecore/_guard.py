@@ -5,15 +5,18 @@ errors fail the trial) and then to components that only display or record it: th
 status printer, each logger, the syncers. A display or recording problem must never
 end a trial or the experiment, so the runner calls those components through a
 :class:`ComponentGuard`: an exception is reported once per component on stderr,
-naming the component, the trial and the value it choked on, and that component is
+naming the component, the trial and the value it choked on (the ``tunecore`` logger), and that component is
 skipped for that value; everything else goes on.
 """
 
 from __future__ import annotations
 
 import reprlib
-import sys
-from typing import Any, Callable, Optional, TextIO
+from typing import Any, Callable
+
+from tunecore._logging import get_logger
+
+log = get_logger(__name__)
 
 _short = reprlib.Repr()
 _short.maxstring = 80
@@ -34,8 +37,7 @@ def short_repr(value: Any) -> str:
 class ComponentGuard:
     """Runs calls into display and recording components; contains what they raise."""
 
-    def __init__(self, out: Optional[TextIO] = None) -> None:
-        self._out = out
+    def __init__(self) -> None:
         self._reported: set[str] = set()
         #: failures per component, reported or not (for tests and the closing summary)
         self.failures: dict[str, int] = {}
@@ -60,6 +62,6 @@ class ComponentGuard:
             what = f"{type(exc).__name__}: {exc}"
         except Exception:
             what = type(exc).__name__
-        print(f"tunecore: {component} failed{where} and is skipped for that result "
-              f"(the trial goes on; further failures of {component} are not printed): {what}\n"
-              f"tunecore:   the value it choked on: {short_repr(value)}", file=self._out or sys.stderr)
+        log.warning("%s failed%s and is skipped for that result (the trial goes on; further failures of %s "
+                    "are not printed): %s\ntunecore:   the value it choked on: %s",
+                    component, where, component, what, short_repr(value))

@@ -11,8 +11,12 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from tunecore import result as R
+from tunecore import settings
+from tunecore._logging import get_logger
 from tunecore.errors import TrialError, TuneError
 from tunecore.trial import Checkpoint, Resources, Trial
+
+log = get_logger(__name__)
 
 _ray_started_here = False
 
@@ -159,7 +163,7 @@ class RayTrialExecutor:
         self.queue_trials = queue_trials
         self.reuse_actors = reuse_actors
         #: seconds to wait for a worker to take a trial (placement + setup + restore)
-        self.start_timeout = float(os.environ.get("TUNECORE_START_TIMEOUT", "300"))
+        self.start_timeout = settings.number("TUNECORE_START_TIMEOUT")
         self._running: dict[str, _Running] = {}
         self._by_future: dict[Any, str] = {}
         self._idle: dict[tuple, list] = {}
@@ -191,8 +195,8 @@ class RayTrialExecutor:
             if (resources.cpu_total() > 0 and free_cpu <= 0) or (resources.gpu_total() > 0 and free_gpu <= 0):
                 return False
             if not self._warned_queue:
-                print("tunecore: queue_trials=True: starting a trial the cluster cannot fit now; it waits "
-                      "until the cluster grows (autoscaling).", file=sys.stderr)
+                log.warning("queue_trials=True: starting a trial the cluster cannot fit now; it waits "
+                            "until the cluster grows (autoscaling).")
                 self._warned_queue = True
             return True
         return False

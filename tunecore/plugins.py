@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import importlib.metadata as md
-import os
-import sys
 import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Optional
 
 import pluggy
 
-from tunecore import hookspecs
+from tunecore import hookspecs, settings
+from tunecore._logging import get_logger
 from tunecore.errors import PluginError, TuneError
+
+log = get_logger(__name__)
 
 ENTRY_POINT_GROUP = "tunecore.plugins"
 KINDS = ("schedulers", "searchers", "loggers", "syncers")
@@ -208,8 +209,8 @@ class PluginManager:
             try:
                 impl.function(cli=cli)
             except Exception as exc:  # never let one plugin break the CLI
-                print(f"tunecore: plugin {impl.plugin_name!r} failed in tunecore_register_commands: "
-                      f"{type(exc).__name__}: {exc}", file=sys.stderr)
+                log.warning("plugin %r failed in tunecore_register_commands: %s: %s",
+                            impl.plugin_name, type(exc).__name__, exc)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -218,10 +219,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _name_list(var: str) -> Optional[set]:
-    value = os.environ.get(var)
-    if value is None:
-        return None
-    return {n.strip() for n in value.split(",") if n.strip()}
+    return settings.names(var)
 
 
 def _incompatibility(dist_name: str) -> Optional[str]:
@@ -253,10 +251,10 @@ def discover(strict: Optional[bool] = None) -> PluginManager:
     """
     from stevedore import NamedExtensionManager
 
-    from tunecore import _builtins, __version__
+    from tunecore import __version__, _builtins
 
     if strict is None:
-        strict = os.environ.get("TUNECORE_STRICT_PLUGINS", "") not in ("", "0", "false", "False")
+        strict = settings.flag("TUNECORE_STRICT_PLUGINS")
     manager = PluginManager()
     manager.add_plugin(_builtins, BUILTIN, version=__version__, entry_point="tunecore._builtins",
                        status="builtin")
@@ -317,8 +315,7 @@ def discover(strict: Optional[bool] = None) -> PluginManager:
                 raise PluginError(f"plugin {rec.name!r} ({rec.entry_point}) is broken ({rec.status}): "
                                   f"{rec.error}. {fix} TUNECORE_STRICT_PLUGINS is set, so this is an "
                                   "error; unset it to skip broken plugins with a warning.")
-            print(f"tunecore: plugin {rec.name!r} ({rec.entry_point}) was skipped: {rec.error}. {fix}",
-                  file=sys.stderr)
+            log.warning("plugin %r (%s) was skipped: %s. %s", rec.name, rec.entry_point, rec.error, fix)
     return manager
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from tunecore import settings
+
 DONE = "done"
 TIMESTEPS_THIS_ITER = "timesteps_this_iter"
 TIMESTEPS_TOTAL = "timesteps_total"
@@ -39,7 +41,7 @@ AUTO_RESULT_KEYS = (
     ITERATIONS_SINCE_RESTORE,
 )
 
-DEFAULT_RESULTS_DIR = os.path.expanduser(os.environ.get("TUNECORE_RESULTS_DIR", "~/ray_results"))
+DEFAULT_RESULTS_DIR = os.path.expanduser(settings.raw("TUNECORE_RESULTS_DIR") or "~/ray_results")
 
 EXPERIMENT_STATE_FILE = "experiment_state.json"
 PARAMS_FILE = "params.json"

@@ -7,21 +7,25 @@ import concurrent.futures
 import json
 import os
 import queue
-import sys
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from tunecore import result as R
-from tunecore._guard import ComponentGuard
+from tunecore import settings
 from tunecore._failures import failure_message, record_failure
+from tunecore._guard import ComponentGuard
+from tunecore._logging import get_logger
 from tunecore.errors import TrialError, TuneError
+from tunecore.execution.context import RunnerContext
 from tunecore.executor import RayTrialExecutor
 from tunecore.loggers._fanout import LoggerFanout
 from tunecore.schedulers._base import Decision, TrialScheduler
 from tunecore.searchers._base import SearchAlgorithm
-from tunecore.schedulers._context import RunnerContext
+from tunecore.state import ExperimentState
 from tunecore.status import ProgressPrinter, status_table, summary_text
 from tunecore.trial import Checkpoint, Trial, TrialStatus
+
+log = get_logger(__name__)
 
 _STATE_INTERVAL = 5.0
 _STATE_MIN_INTERVAL = 1.0
@@ -38,7 +42,8 @@ class TrialRunner:
     def __init__(self, search_alg: SearchAlgorithm, scheduler: TrialScheduler,
                  trial_executor: Optional[RayTrialExecutor] = None, plugin_manager: Any = None,
                  verbose: int = 2, metric: Optional[str] = None, mode: Optional[str] = None,
-                 printer: Optional[ProgressPrinter] = None) -> None:
+                 printer: Optional[ProgressPrinter] = None, state: Optional[ExperimentState] = None,
+                 experiment_dirs: Sequence[str] = (), sync_managers: Sequence[Any] = ()) -> None:
         from tunecore.plugins import get_plugin_manager
 
         self.search_alg = search_alg
@@ -56,16 +61,19 @@ class TrialRunner:
         self._requests: collections.deque = collections.deque()
         self._submitted: "queue.Queue[tuple[Callable, concurrent.futures.Future]]" = queue.Queue()
         self._total_time = 0.0
-        self._walltime_limit = float(os.environ.get("TRIALRUNNER_WALLTIME_LIMIT", "inf"))
+        self._walltime_limit = settings.number("TUNECORE_WALLTIME_LIMIT")
         self._state_dirty = True
         self._state_written = 0.0
         self._stop_requested = False
         self._checked_resources: set = set()
         self._search_blocked_since: Optional[float] = None
-        self.experiment_dirs: list[str] = []
-        self.state_extra: dict = {}
+        #: the folders trials are written to (each gets an experiment_state.json)
+        self.experiment_dirs: list[str] = list(experiment_dirs)
+        self.state = state or ExperimentState()
+        #: uploads of the experiment folders, nudged when a trial ends (owned by the run's owner)
+        self.sync_managers: list[Any] = list(sync_managers)
         self._stalled_since: Optional[float] = None
-        self.stall_timeout = float(os.environ.get("TUNECORE_STALL_TIMEOUT", "60"))
+        self.stall_timeout = settings.number("TUNECORE_STALL_TIMEOUT")
 
     # -- public API ------------------------------------------------------------------
     def get_trials(self) -> list[Trial]:
@@ -350,7 +358,8 @@ class TrialRunner:
         trial.checkpoint = self.trial_executor.save(trial, Checkpoint.DISK)
         self._state_dirty = True
 
-    def _save_memory(self, trial: Trial) -> Checkpoint:
+    def save_to_memory(self, trial: Trial) -> Checkpoint:
+        """An in-memory checkpoint of ``trial`` (its last one when it is not running)."""
         if not self.trial_executor.is_running(trial):
             if trial.checkpoint is not None and trial.checkpoint.storage == Checkpoint.MEMORY:
                 return trial.checkpoint
@@ -373,12 +382,12 @@ class TrialRunner:
         record_failure(trial, message)
         self.trial_executor.kill_trial(trial)
         trial.location = None
-        print(f"tunecore: trial {trial} failed ({trial.num_failures} failures): "
-              f"{message.strip().splitlines()[-1] if message.strip() else exc}", file=sys.stderr)
+        log.warning("trial %s failed (%d failures): %s", trial, trial.num_failures,
+                    message.strip().splitlines()[-1] if message.strip() else exc)
         if recover:
             source = "its last checkpoint" if trial.has_checkpoint() else "scratch (no checkpoint yet)"
-            print(f"Attempting to recover trial {trial} from {source} "
-                  f"(failure {trial.num_failures} of at most {trial.max_failures}).", file=sys.stderr)
+            log.warning("attempting to recover trial %s from %s (failure %d of at most %d).", trial, source,
+                        trial.num_failures, trial.max_failures)
             # reopened by _start, which tells each logger the restore point
             self.loggers.close(trial, restarting=True)
             trial.status = TrialStatus.PENDING
@@ -413,6 +422,11 @@ class TrialRunner:
             self._finish(trial, TrialStatus.TERMINATED)
         self._state_dirty = True
         self._apply_requests(current=None)
+
+    def queue_request(self, kind: str, trial: Trial, payload: Any = None) -> None:
+        """A scheduler's request (``"stop"``, ``"unpause"``, ``"exploit"``), carried out by the loop
+        once the callback that made it has returned."""
+        self._requests.append((kind, trial, payload))
 
     def _apply_requests(self, current: Optional[Trial]) -> None:
         while self._requests:
@@ -475,7 +489,7 @@ class TrialRunner:
 
     # -- syncing and state ------------------------------------------------------------
     def _trigger_sync(self) -> None:
-        for manager in getattr(self, "sync_managers", []):
+        for manager in self.sync_managers:
             self.guard.call(f"the syncer to {getattr(manager, 'remote_uri', manager)}", None, manager.local_dir, manager.trigger)
 
     def print_table(self, force: bool = False, full: bool = False) -> None:
@@ -493,9 +507,7 @@ class TrialRunner:
             self.save_state()
 
     def save_state(self) -> None:
-        from tunecore.state import write_experiment_state
-
-        write_experiment_state(self)
+        self.state.save(self.experiment_dirs, self._trials, self.search_alg, self.scheduler)
         self._state_dirty = False
         self._state_written = time.monotonic()
 
@@ -510,3 +522,7 @@ class TrialRunner:
 
     def summary(self) -> str:
         return summary_text(self._trials, self.metric, self.mode)
+
+    def print_summary(self) -> None:
+        """The closing lines (counts by state, the best trial) through the printer; never raises."""
+        self.guard.call("the status printer", None, "the summary", lambda: self.printer.summary(self.summary()))

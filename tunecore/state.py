@@ -13,18 +13,23 @@ from (``Logger.restore_iteration``), so no iteration is ever logged twice.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import time
-import weakref
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from tunecore import result as R
+from tunecore._logging import get_logger
+from tunecore.errors import TuneError
 from tunecore.trial import Checkpoint, Resources, Trial, TrialStatus
 from tunecore.util import atomic_write, from_jsonable, to_jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
+    from tunecore.experiment import Experiment
     from tunecore.runner import TrialRunner
+
+log = get_logger(__name__)
 
 STATE_VERSION = 1
 
@@ -142,52 +147,143 @@ class _RecordCache:
         return text
 
 
-_caches: "weakref.WeakKeyDictionary[Any, _RecordCache]" = weakref.WeakKeyDictionary()
+def fingerprint(experiment: "Experiment") -> str:
+    """A digest of what makes an experiment the same one (where it is stored aside)."""
+    spec = {k: v for k, v in experiment.spec.items() if k not in ("local_dir", "upload_dir", "sync_period")}
+    text = json.dumps({"name": experiment.name, "spec": spec}, sort_keys=True,
+                      default=lambda o: getattr(o, "__name__", type(o).__name__))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _cache_for(runner: Any) -> _RecordCache:
-    try:
-        cache = _caches.get(runner)
-        if cache is None:
-            cache = _caches[runner] = _RecordCache()
-        return cache
-    except TypeError:  # not weak-referenceable: no caching
-        return _RecordCache()
+class ExperimentState:
+    """``experiment_state.json`` of the experiments of one run: saving it, and resuming from it.
 
-
-def experiment_finished(runner: "TrialRunner") -> bool:
-    """Every trial ended and the search algorithm has nothing more (a Ctrl-C is not an end)."""
-    trials = runner.get_trials()
-    return all(t.status in _FINISHED for t in trials) and bool(runner.search_alg.is_finished())
-
-
-def write_experiment_state(runner: "TrialRunner") -> None:
-    """One state file per experiment folder, holding that experiment's trials.
-
-    ``runner.state_extra`` is merged into every file; its ``spec_fingerprints``
-    (``{experiment_dir: fingerprint}``) becomes each file's ``spec_fingerprint``.
+    One file per experiment folder, holding that folder's trials, the search algorithm's
+    and the scheduler's state and the spec's fingerprint (a resume refuses another spec's
+    folder). The runner calls :meth:`save`; the run's owner
+    (:class:`tunecore.execution.lifecycle.ExperimentRun`) calls :meth:`load` and
+    :meth:`restore` before the loop starts.
     """
-    extra = dict(runner.state_extra)
-    fingerprints = extra.pop("spec_fingerprints", None) or {}
-    common = {
-        "version": STATE_VERSION,
-        "timestamp": time.time(),
-        "search_alg": {"class": type(runner.search_alg).__name__, "state": _safe_state(runner.search_alg)},
-        "scheduler": {"class": type(runner.scheduler).__name__, "state": _safe_state(runner.scheduler)},
-        "finished": experiment_finished(runner),
-        **extra,
-    }
-    cache = _cache_for(runner)
-    by_dir: dict[str, list[str]] = {d: [] for d in runner.experiment_dirs}
-    for trial in runner.get_trials():
-        by_dir.setdefault(trial.local_dir, []).append(cache.serialized(trial))
-    for folder, records in by_dir.items():
-        head = dict(common, experiment_dir=folder)
-        if folder in fingerprints:
-            head["spec_fingerprint"] = fingerprints[folder]
-        text = json.dumps(head, sort_keys=True)
-        text = text[:-1] + ', "trials": [' + ", ".join(records) + "]}"
-        atomic_write(os.path.join(folder, R.EXPERIMENT_STATE_FILE), text, durable=True)
+
+    def __init__(self, experiments: Sequence["Experiment"] = ()) -> None:
+        self.fingerprints = {exp.dir: fingerprint(exp) for exp in experiments}
+        self._records = _RecordCache()
+
+    # -- saving ---------------------------------------------------------------------------
+    def save(self, experiment_dirs: Sequence[str], trials: Sequence[Trial], search_alg: Any,
+             scheduler: Any) -> None:
+        """Write every folder's file atomically (and durably: it is what a resume reads)."""
+        common = {
+            "version": STATE_VERSION,
+            "timestamp": time.time(),
+            "search_alg": {"class": type(search_alg).__name__, "state": _safe_state(search_alg)},
+            "scheduler": {"class": type(scheduler).__name__, "state": _safe_state(scheduler)},
+            "finished": all(t.status in _FINISHED for t in trials) and bool(search_alg.is_finished()),
+        }
+        by_dir: dict[str, list[str]] = {d: [] for d in experiment_dirs}
+        for trial in trials:
+            by_dir.setdefault(trial.local_dir, []).append(self._records.serialized(trial))
+        for folder, records in by_dir.items():
+            head = dict(common, experiment_dir=folder)
+            if folder in self.fingerprints:
+                head["spec_fingerprint"] = self.fingerprints[folder]
+            text = json.dumps(head, sort_keys=True)
+            text = text[:-1] + ', "trials": [' + ", ".join(records) + "]}"
+            atomic_write(os.path.join(folder, R.EXPERIMENT_STATE_FILE), text, durable=True)
+
+    # -- resuming -------------------------------------------------------------------------
+    def load(self, experiments: Sequence["Experiment"]) -> dict[str, dict]:
+        """``{experiment_dir: state}`` of the experiments that left one; refuses another spec's."""
+        states = {}
+        for exp in experiments:
+            state = load_experiment_state(exp.dir)
+            if state is None:
+                continue
+            found, expected = state.get("spec_fingerprint"), fingerprint(exp)
+            if found != expected:
+                raise TuneError(
+                    f"Cannot resume experiment {exp.name!r} from {exp.dir}: its experiment_state.json was "
+                    f"written for a different spec (fingerprint {found} vs {expected} for this one); "
+                    "config, stop, run, num_samples and resources must be the same to resume.\n"
+                    "Run the same spec to resume it, or give another name/local_dir (or move the folder "
+                    "away) to start a new experiment."
+                )
+            states[exp.dir] = state
+        return states
+
+    @staticmethod
+    def finished_trials(experiments: Sequence["Experiment"], states: dict[str, dict]) -> Optional[list[Trial]]:
+        """The trials, when every experiment's state says it finished; else None."""
+        if not experiments or any(exp.dir not in states or not states[exp.dir].get("finished")
+                                  for exp in experiments):
+            return None
+        return [trial_from_record(rec) for exp in experiments for rec in states[exp.dir]["trials"]]
+
+    @staticmethod
+    def restore(runner: "TrialRunner", experiments: Sequence["Experiment"], states: dict[str, dict]) -> bool:
+        """Load the trials and the search/scheduler state of ``states`` into ``runner``.
+
+        Finished trials are kept as they were; RUNNING and PAUSED ones restart from their
+        last disk checkpoint (from scratch without one); PENDING ones start.
+
+        Returns:
+            True if there was an earlier state to resume.
+        """
+        if not states:
+            return False
+        first = next(iter(states.values()))
+        for exp in experiments:
+            state = states.get(exp.dir)
+            if state is not None:
+                for trial in restored_trials(state, exp.dir):
+                    runner.add_trial(trial)
+        for kind, component in (("search_alg", runner.search_alg), ("scheduler", runner.scheduler)):
+            saved = first.get(kind) or {}
+            if saved.get("state") is None:
+                continue
+            if saved.get("class") != type(component).__name__:
+                log.warning("the experiment was run with the %s %s, now %s; its saved state is not used.",
+                            kind, saved.get("class"), type(component).__name__)
+                continue
+            component.restore_state(saved["state"])
+        trials = runner.get_trials()
+        log.info("resuming %s: %d of %d trials already finished.", ", ".join(states),
+                    sum(t.is_finished() for t in trials), len(trials))
+        return True
+
+
+def _moved(path: Optional[str], old_dir: str, new_dir: str) -> Optional[str]:
+    """``path`` under ``old_dir`` re-rooted under ``new_dir`` (the folder was moved)."""
+    if not path or old_dir == new_dir or not isinstance(path, str):
+        return path
+    rel = os.path.relpath(path, old_dir)
+    return path if rel.startswith("..") else os.path.join(new_dir, rel)
+
+
+def restored_trials(state: dict, experiment_dir: str) -> list[Trial]:
+    """The trials of ``state`` (read from ``experiment_dir``), the unfinished ones ready to (re)start."""
+    trials = []
+    for rec in state["trials"]:
+        trial = trial_from_record(rec)
+        old = trial.local_dir
+        if os.path.abspath(old) != os.path.abspath(experiment_dir):
+            trial.local_dir = experiment_dir
+            trial.logdir = _moved(trial.logdir, old, experiment_dir)
+            trial.error_file = _moved(trial.error_file, old, experiment_dir)
+            if trial.checkpoint is not None:
+                trial.checkpoint.value = _moved(trial.checkpoint.value, old, experiment_dir)
+        if trial.status in (TrialStatus.RUNNING, TrialStatus.PAUSED, TrialStatus.PENDING):
+            if trial.has_checkpoint() and isinstance(trial.checkpoint.value, str) \
+                    and not os.path.exists(trial.checkpoint.value):
+                log.warning("the checkpoint %s of trial %s is gone; the trial restarts from scratch.",
+                            trial.checkpoint.value, trial)
+                trial.checkpoint = None
+            trial.status = TrialStatus.PENDING
+            trial.location = None
+            if not trial.has_checkpoint():
+                trial.last_result = None  # restarts from scratch
+        trials.append(trial)
+    return trials
 
 
 def load_experiment_state(experiment_dir: str) -> Optional[dict]:
@@ -196,8 +292,6 @@ def load_experiment_state(experiment_dir: str) -> Optional[dict]:
     Raises:
         TuneError: the file is unreadable or from a newer tunecore.
     """
-    from tunecore.errors import TuneError
-
     path = os.path.join(experiment_dir, R.EXPERIMENT_STATE_FILE)
     if not os.path.exists(path):
         return None

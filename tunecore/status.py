@@ -136,6 +136,13 @@ class ProgressPrinter:
             self.out.flush()
 
 
+    def summary(self, text: str) -> None:
+        """The closing summary of a run (printed at every verbosity)."""
+        self._lines_drawn = 0
+        self.out.write(text + "\n")
+        self.out.flush()
+
+
 def summary_text(trials: list[Trial], metric: Optional[str], mode: Optional[str]) -> str:
     """The closing lines of a run: counts by state and the best trial."""
     import json

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import threading
 import time
 from typing import Any, Optional
 
+from tunecore._logging import get_logger
 from tunecore.errors import TuneError
 from tunecore.syncers._base import SyncStats
+
+log = get_logger(__name__)
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 
@@ -181,9 +183,9 @@ class SyncManager:
             time.sleep(min(backoff, remaining))
             backoff = min(backoff * 2, self.max_backoff)
         if not ok:
-            _say(f"tunecore: ERROR: the final upload of {self.local_dir} to {self.remote_uri} did not succeed "
-                 f"within {timeout:g}s (last error: {_describe(self.last_error)}). The local folder is "
-                 "complete; upload it again once the remote works.")
+            log.error("the final upload of %s to %s did not succeed within %gs (last error: %s). The local "
+                      "folder is complete; upload it again once the remote works.",
+                      self.local_dir, self.remote_uri, timeout, _describe(self.last_error))
         try:
             self.syncer.close()
         except Exception:  # releasing a client must not turn a good run into a failure
@@ -230,9 +232,9 @@ class SyncManager:
                 self.last_error = exc
                 if not self._down:
                     self._down = True
-                    _say(f"tunecore: WARNING: uploading {self.local_dir} to {self.remote_uri} failed: "
-                         f"{_describe(exc)}. The experiment goes on; uploads are retried with backoff "
-                         f"(up to every {self.max_backoff:g}s) and catch up when the remote is back.")
+                    log.warning("uploading %s to %s failed: %s. The experiment goes on; uploads are retried "
+                                "with backoff (up to every %gs) and catch up when the remote is back.",
+                                self.local_dir, self.remote_uri, _describe(exc), self.max_backoff)
                 return False
             self.syncs_ok += 1
             self.last_stats = stats
@@ -241,8 +243,8 @@ class SyncManager:
             self.last_error = None
             if self._down:
                 self._down = False
-                _say(f"tunecore: uploads to {self.remote_uri} work again; caught up "
-                     f"({stats.files_sent} files sent) after {self._failed_in_outage} failed attempts.")
+                log.info("uploads to %s work again; caught up (%d files sent) after %d failed attempts.",
+                         self.remote_uri, stats.files_sent, self._failed_in_outage)
             self._failed_in_outage = 0
             return True
         finally:
@@ -256,7 +258,3 @@ def _describe(exc: Optional[BaseException]) -> str:
     if len(text) > 300:
         text = text[:297] + "..."
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)

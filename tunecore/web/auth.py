@@ -7,6 +7,8 @@ import os
 import secrets
 from typing import Optional
 
+from tunecore import settings
+
 #: The environment variable both the server and ``TuneClient`` read the token from.
 TOKEN_ENV = "TUNECORE_SERVER_TOKEN"
 #: The file, inside the experiment folder, a generated token is written to (mode 0600).
@@ -51,7 +53,7 @@ def resolve_server_token(token_dir: Optional[str], filename: str = TOKEN_FILE) -
     Returns:
         ``(token, path)``; ``path`` is None when the token came from the environment.
     """
-    env = os.environ.get(TOKEN_ENV, "").strip()
+    env = (settings.raw(TOKEN_ENV) or "").strip()
     if env:
         return env, None
     token = secrets.token_urlsafe(32)
@@ -66,7 +68,7 @@ def client_token(token: Optional[str]) -> Optional[str]:
     """The token a client sends: the argument, else ``TUNECORE_SERVER_TOKEN``."""
     if token:
         return token
-    env = os.environ.get(TOKEN_ENV, "").strip()
+    env = (settings.raw(TOKEN_ENV) or "").strip()
     return env or None
 
 

@@ -1,4 +1,9 @@
-"""The runner's side of ``SchedulerContext``: what schedulers see, and their queued requests."""
+"""The runner's side of ``SchedulerContext``: what a scheduler sees of the runner.
+
+Belongs to the runner (:class:`tunecore.runner.TrialRunner` makes one); requests are
+queued through the runner's public :meth:`~tunecore.runner.TrialRunner.queue_request` and
+carried out by its loop once the scheduler's callback has returned.
+"""
 
 from __future__ import annotations
 
@@ -23,17 +28,17 @@ class RunnerContext:
         return self._runner.has_resources(resources)
 
     def stop_trial(self, trial: Trial) -> None:
-        self._runner._requests.append(("stop", trial, None))
+        self._runner.queue_request("stop", trial)
 
     def unpause_trial(self, trial: Trial) -> None:
-        self._runner._requests.append(("unpause", trial, None))
+        self._runner.queue_request("unpause", trial)
 
     def save_trial(self, trial: Trial) -> Checkpoint:
-        return self._runner._save_memory(trial)
+        return self._runner.save_to_memory(trial)
 
     def exploit_trial(self, trial: Trial, checkpoint: Checkpoint, config: dict,
                       experiment_tag: Optional[str] = None, record: Optional[dict] = None) -> None:
-        self._runner._requests.append(("exploit", trial, (checkpoint, config, experiment_tag, record)))
+        self._runner.queue_request("exploit", trial, (checkpoint, config, experiment_tag, record))
 
     # seed-era access used by old schedulers
     @property
