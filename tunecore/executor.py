@@ -6,7 +6,6 @@ import os
 import socket
 import sys
 import time
-import traceback
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -14,7 +13,10 @@ from tunecore import result as R
 from tunecore import settings
 from tunecore._logging import get_logger
 from tunecore.errors import TrialError, TuneError
-from tunecore.trial import Checkpoint, Resources, Trial
+from tunecore.execution.executor import WaitItem
+from tunecore.execution.ledger import ClusterResources, ResourceLedger
+from tunecore.execution.worker import _Worker
+from tunecore.trial import Checkpoint, Trial
 
 log = get_logger(__name__)
 
@@ -62,76 +64,6 @@ def _share_sys_path_with_workers() -> None:
         os.environ["PYTHONPATH"] = os.pathsep.join(merged)
 
 
-class _Worker:
-    """The body of every trial actor; one process can host trials one after another."""
-
-    def __init__(self) -> None:
-        self.trainable: Any = None
-        self.setup_error: Optional[str] = None
-        self._no_gpu_env()
-
-    def _no_gpu_env(self) -> None:
-        import ray
-
-        if not ray.get_gpu_ids():
-            os.environ["CUDA_VISIBLE_DEVICES"] = ""
-
-    def setup(self, cls: type, config: dict, logdir: str, trial_id: str,
-              restore_kind: Optional[str] = None, restore_value: Any = None) -> dict:
-        """Host a new trainable; ``restore_value`` (an ObjectRef for memory checkpoints)
-        is a top-level argument so Ray resolves it to the bytes."""
-        self.trainable, self.setup_error = None, None
-        try:
-            os.makedirs(logdir, exist_ok=True)
-            os.chdir(logdir)
-            self.trainable = cls(config=config, logdir=logdir, trial_id=trial_id)
-            if restore_kind is not None:
-                self._restore(restore_kind, restore_value)
-        except BaseException as exc:  # reported by the fetch queued behind this call
-            self.setup_error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
-            raise
-        return {"hostname": socket.gethostname(), "pid": os.getpid(),
-                "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
-
-    def _restore(self, kind: str, value: Any) -> None:
-        if kind == Checkpoint.MEMORY:
-            self.trainable.restore_from_object(value)
-        else:
-            self.trainable.restore(value)
-
-    def fetch(self) -> tuple[list, bool]:
-        if self.setup_error is not None:
-            raise TrialError(f"Trial failed to start: {self.setup_error}")
-        return self.trainable.train_results()
-
-    def save(self) -> str:
-        return self.trainable.save()
-
-    def save_to_object(self) -> bytes:
-        return self.trainable.save_to_object()
-
-    def exploit(self, cls: type, blob: bytes, config: dict, logdir: str, trial_id: str) -> bool:
-        """Continue from another trial's state with ``config``; True if done in place."""
-        in_place = bool(self.trainable.reset_config(config))
-        if in_place:
-            self.trainable.config = config
-        else:
-            self.trainable.stop()
-            self.trainable = cls(config=config, logdir=logdir, trial_id=trial_id)
-        self.trainable.restore_from_object(blob)
-        return in_place
-
-    def stop(self) -> bool:
-        """Stop the hosted trainable; True if this worker can host another trial."""
-        reusable = True
-        if self.trainable is not None:
-            try:
-                reusable = self.trainable.stop() is not False  # a user's stop() returning None is fine
-            finally:
-                self.trainable = None
-        return reusable
-
-
 @dataclass
 class _Running:
     trial: Trial
@@ -144,36 +76,28 @@ class _Running:
     started_at: float = 0.0
 
 
-@dataclass
-class ClusterResources:
-    cpu: float = 0.0
-    gpu: float = 0.0
-
-
-class RayTrialExecutor:
+class RayTrialExecutor(ResourceLedger):
     """Starts, feeds, pauses and stops trial actors, within a resource ledger.
 
     One actor per running trial, created with the trial's ``cpu``/``gpu``; extras are
     reserved in the ledger only. Actors of finished trials are kept for the next
     trial with the same resources (``reuse_actors``), so a trial's start is a few
-    actor calls, not a process.
+    actor calls, not a process. Keeps the :class:`tunecore.execution.executor.TrialExecutor`
+    contract; the actors run :class:`tunecore.execution.worker._Worker`.
     """
 
     def __init__(self, queue_trials: bool = False, reuse_actors: bool = True) -> None:
-        self.queue_trials = queue_trials
+        super().__init__(queue_trials)
         self.reuse_actors = reuse_actors
         #: seconds to wait for a worker to take a trial (placement + setup + restore)
         self.start_timeout = settings.number("TUNECORE_START_TIMEOUT")
         self._running: dict[str, _Running] = {}
         self._by_future: dict[Any, str] = {}
         self._idle: dict[tuple, list] = {}
-        self._committed = ClusterResources()
-        self._cluster = ClusterResources()
         self._cluster_read_at = 0.0
         self._actor_cls: Any = None
         self._class_refs: dict[str, Any] = {}
         self.driver_host = socket.gethostname()
-        self._warned_queue = False
 
     # -- resources ---------------------------------------------------------------
     def refresh_cluster(self, force: bool = False) -> None:
@@ -184,59 +108,6 @@ class RayTrialExecutor:
             total = ray.cluster_resources()
             self._cluster = ClusterResources(total.get("CPU", 0.0), total.get("GPU", 0.0))
             self._cluster_read_at = now
-
-    def has_resources(self, resources: Resources) -> bool:
-        free_cpu = self._cluster.cpu - self._committed.cpu
-        free_gpu = self._cluster.gpu - self._committed.gpu
-        eps = 1e-9
-        if resources.cpu_total() <= free_cpu + eps and resources.gpu_total() <= free_gpu + eps:
-            return True
-        if self.queue_trials:
-            if (resources.cpu_total() > 0 and free_cpu <= 0) or (resources.gpu_total() > 0 and free_gpu <= 0):
-                return False
-            if not self._warned_queue:
-                log.warning("queue_trials=True: starting a trial the cluster cannot fit now; it waits "
-                            "until the cluster grows (autoscaling).")
-                self._warned_queue = True
-            return True
-        return False
-
-    def fits_cluster(self, resources: Resources) -> bool:
-        """Could this trial ever run on the cluster as it is now?"""
-        return resources.cpu_total() <= self._cluster.cpu + 1e-9 and resources.gpu_total() <= self._cluster.gpu + 1e-9
-
-    def refuse_unplaceable(self, trial: Trial) -> None:
-        """Raise a TuneError saying how to fix it if ``trial`` can never run on this cluster.
-
-        Never with ``queue_trials`` (an autoscaling cluster may grow to fit it).
-        """
-        if self.queue_trials or self.fits_cluster(trial.resources):
-            return
-        from tunecore.registry import get_trainable_cls
-
-        helptext = ""
-        try:
-            helptext = get_trainable_cls(trial.trainable_name).resource_help(trial.config) or ""
-        except Exception:
-            pass
-        c = self._cluster
-        raise TuneError(
-            f"Insufficient cluster resources to launch trial {trial}: it requests "
-            f"{trial.resources.summary_string()} (including extras) but the cluster has "
-            f"{c.cpu:g} CPUs, {c.gpu:g} GPUs. Lower trial_resources, join a bigger cluster with "
-            f"address=..., or pass queue_trials=True on an autoscaling cluster. {helptext}".strip()
-        )
-
-    def resource_string(self) -> str:
-        def fmt(x: float) -> str:
-            return str(int(x)) if float(x).is_integer() else f"{x:g}"
-
-        return (f"Resources requested: {fmt(self._committed.cpu)}/{fmt(self._cluster.cpu)} CPUs, "
-                f"{fmt(self._committed.gpu)}/{fmt(self._cluster.gpu)} GPUs")
-
-    def _commit(self, r: Resources, sign: int) -> None:
-        self._committed.cpu = max(0.0, self._committed.cpu + sign * r.cpu_total())
-        self._committed.gpu = max(0.0, self._committed.gpu + sign * r.gpu_total())
 
     # -- actors ------------------------------------------------------------------
     def _remote_cls(self) -> Any:
@@ -333,7 +204,7 @@ class RayTrialExecutor:
     def is_running(self, trial: Trial) -> bool:
         return trial.trial_id in self._running
 
-    def wait(self, timeout: float) -> list[tuple[Trial, Any, Optional[BaseException]]]:
+    def wait(self, timeout: float) -> list[WaitItem]:
         """Results ready within ``timeout``: ``(trial, (results, finished), error)`` each."""
         import ray
 
@@ -349,7 +220,7 @@ class RayTrialExecutor:
         if rest:  # whatever else is ready too, without waiting
             more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
             ready += more
-        out = []
+        out: list[WaitItem] = []
         for fut in ready:
             trial_id = self._by_future.pop(fut)
             running = self._running.get(trial_id)
@@ -368,17 +239,13 @@ class RayTrialExecutor:
                 out.append((running.trial, None, exc))
                 continue
             running.started = True
-            results = payload[0]
-            if results:
-                last = results[-1]
-                running.trial.location = (last.get("hostname"), last.get("pid"))
             out.append((running.trial, payload, None))
         return out
 
-    def _not_started_in_time(self) -> list[tuple[Trial, Any, Optional[BaseException]]]:
+    def _not_started_in_time(self) -> list[WaitItem]:
         """Trials whose worker has not answered within ``start_timeout`` (e.g. unplaceable)."""
         now = time.monotonic()
-        out = []
+        out: list[WaitItem] = []
         for running in list(self._running.values()):
             if not running.started and now - running.started_at > self.start_timeout:
                 if running.future is not None:

@@ -17,7 +17,7 @@ from tunecore._guard import ComponentGuard
 from tunecore._logging import get_logger
 from tunecore.errors import TrialError, TuneError
 from tunecore.execution.context import RunnerContext
-from tunecore.executor import RayTrialExecutor
+from tunecore.execution.executor import TrialExecutor
 from tunecore.loggers._fanout import LoggerFanout
 from tunecore.schedulers._base import Decision, TrialScheduler
 from tunecore.searchers._base import SearchAlgorithm
@@ -40,7 +40,7 @@ class TrialRunner:
     """
 
     def __init__(self, search_alg: SearchAlgorithm, scheduler: TrialScheduler,
-                 trial_executor: Optional[RayTrialExecutor] = None, plugin_manager: Any = None,
+                 trial_executor: Optional[TrialExecutor] = None, plugin_manager: Any = None,
                  verbose: int = 2, metric: Optional[str] = None, mode: Optional[str] = None,
                  printer: Optional[ProgressPrinter] = None, state: Optional[ExperimentState] = None,
                  experiment_dirs: Sequence[str] = (), sync_managers: Sequence[Any] = ()) -> None:
@@ -48,7 +48,11 @@ class TrialRunner:
 
         self.search_alg = search_alg
         self.scheduler = scheduler
-        self.trial_executor = trial_executor or RayTrialExecutor()
+        if trial_executor is None:
+            from tunecore.executor import RayTrialExecutor
+
+            trial_executor = RayTrialExecutor()
+        self.trial_executor: TrialExecutor = trial_executor
         self.plugins = plugin_manager or get_plugin_manager()
         self.metric, self.mode = metric, mode
         self.printer = printer or ProgressPrinter(verbose=verbose)
@@ -159,6 +163,7 @@ class TrialRunner:
                 if error is not None:
                     self._on_failure(trial, error)
                 else:
+                    assert payload is not None  # wait() gives results or an error
                     self._on_results(trial, *payload)
                 self._apply_requests(current=None)
         self._maybe_save_state()
@@ -284,6 +289,8 @@ class TrialRunner:
 
     # -- results ----------------------------------------------------------------------
     def _on_results(self, trial: Trial, results: list[dict], finished: bool) -> None:
+        if results:  # where the trial runs, as its trainable says
+            trial.location = (results[-1].get("hostname"), results[-1].get("pid"))
         decision = Decision.CONTINUE
         natural_end = False
         how = "scheduler"  # how the trial ends, if it does (tunecore.endings)

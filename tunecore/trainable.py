@@ -13,6 +13,7 @@ import platform
 import queue
 import shutil
 import socket
+import sys
 import tarfile
 import tempfile
 import threading
@@ -31,10 +32,9 @@ _DICT_CHECKPOINT = "checkpoint.pkl"
 
 
 def _node_ip() -> str:
+    ray = sys.modules.get("ray")  # a process that never imported Ray (a trial in the driver) is not on a node
     try:
-        import ray
-
-        if ray.is_initialized():
+        if ray is not None and ray.is_initialized():
             return ray.util.get_node_ip_address()
     except Exception:  # pragma: no cover - best effort
         pass

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from tunecore.trial import Checkpoint, Trial
 
 if TYPE_CHECKING:  # pragma: no cover
+    from tunecore.execution.executor import TrialExecutor
     from tunecore.runner import TrialRunner
 
 
@@ -42,5 +43,5 @@ class RunnerContext:
 
     # seed-era access used by old schedulers
     @property
-    def trial_executor(self) -> Any:
+    def trial_executor(self) -> "TrialExecutor":
         return self._runner.trial_executor

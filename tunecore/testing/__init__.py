@@ -13,10 +13,13 @@ the matching suite in its own tests (this module needs pytest)::
 
 The suites have no ``Test`` prefix, so pytest only collects them through a subclass.
 :class:`FakeRunner` (also ``FakeContext``), :func:`make_trial` and :func:`make_result`
-drive a scheduler like the runner does, without Ray. :class:`StepTrainable` and
-:class:`FailsOnce` are small Trainables for end-to-end tests of checkpoints and recovery.
+drive a scheduler like the runner does, without Ray. :class:`InProcessExecutor` runs
+trials in the test's own process, so a real :class:`tunecore.runner.TrialRunner` can be
+driven step by step without Ray. :class:`StepTrainable` and :class:`FailsOnce` are small
+Trainables for end-to-end tests of checkpoints and recovery.
 """
 
+from tunecore.testing._executor import InProcessExecutor
 from tunecore.testing._fakes import FakeContext, FakeRunner, make_result, make_trial
 from tunecore.testing._logger import LoggerContract
 from tunecore.testing._scheduler import SchedulerContract
@@ -29,6 +32,7 @@ __all__ = [
     "FailsOnce",
     "FakeContext",
     "FakeRunner",
+    "InProcessExecutor",
     "LoggerContract",
     "SchedulerContract",
     "SearcherContract",
