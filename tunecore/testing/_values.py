@@ -71,4 +71,8 @@ def _keys() -> Any:
     from hypothesis import strategies as st
 
     return st.text(st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="/"),
-                   min_size=1, max_size=10)
+                   min_size=1, max_size=10).filter(lambda k: k not in _RESERVED)
+
+
+#: make_result's own parameter names: a metric of that name could not be passed as a keyword.
+_RESERVED = frozenset({"trial", "iteration"})
