@@ -150,7 +150,8 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
     cli.register("run", _cmd_run, help="run an experiment spec file", configure=configure_run)
     cli.register("ls", _cmd_ls, help="list an experiment's trials on disk", configure=configure_ls)
     for module, func in (("tunecore.commands.plugins_cmd", "add_plugins_command"),
-                         ("tunecore.commands.dashboard_cmd", "add_dashboard_command")):
+                         ("tunecore.commands.dashboard_cmd", "add_dashboard_command"),
+                         ("tunecore.commands.schema_cmd", "add_schema_command")):
         try:
             mod = __import__(module, fromlist=[func])
         except ImportError:
@@ -166,7 +167,7 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
 def main(argv: Optional[list] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     # plugin commands are only needed when a sub-command is not a core one
-    core = {"run", "ls", "plugins", "dashboard", "--version", "-h", "--help"}
+    core = {"run", "ls", "plugins", "dashboard", "schema", "--version", "-h", "--help"}
     parser = build_parser(with_plugins=not argv or argv[0] not in core)
     args = parser.parse_args(argv)
     handler = getattr(args, "_handler", None)

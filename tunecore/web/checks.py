@@ -7,7 +7,8 @@ import math
 import re
 from typing import Any
 
-from tunecore.errors import TuneManagerError
+from tunecore import spec as _spec
+from tunecore.errors import TuneError, TuneManagerError
 
 #: Largest request body accepted (bytes); larger bodies get 413.
 MAX_BODY_BYTES = 1 << 20
@@ -16,20 +17,12 @@ MAX_TRIALS_PER_REQUEST = 1000
 #: Deepest nesting of lists/dicts accepted in a spec.
 MAX_DEPTH = 32
 
-#: Spec keys accepted over HTTP. ``restore``/``local_dir``/``upload_dir``/``loggers`` are
-#: left out on purpose: they name files, folders and remote targets on the driver's host.
-HTTP_SPEC_KEYS = frozenset({
-    "run", "stop", "config", "trial_resources", "num_samples", "repeat",
-    "checkpoint_freq", "checkpoint_at_end", "max_failures", "env",
-})
-_REFUSED_KEYS = {
-    "restore": "it would load a checkpoint (a pickle) from a path on the driver",
-    "local_dir": "added trials are written beside the running experiment",
-    "upload_dir": "it would send results to a remote target",
-    "loggers": "loggers are chosen by the driver",
-    "sync_period": "syncing is chosen by the driver",
-    "seed": "it is chosen by the driver",
-}
+#: Spec keys accepted over HTTP: the fields of ``tunecore.spec.SPEC_FIELDS`` marked ``http``
+#: (and the aliases). ``restore``/``local_dir``/``upload_dir``/``loggers``... are left out on
+#: purpose: they name files, folders and remote targets on the driver's host.
+HTTP_SPEC_KEYS = _spec.http_keys()
+#: ``{key: why it is refused over HTTP}``, from the same table.
+_REFUSED_KEYS = _spec.http_refusals()
 
 #: Keys whose values are Python expressions (evaluated by variant generation): never from the wire.
 _CODE_KEYS = ("eval", "sample_from")
@@ -155,6 +148,11 @@ def check_add_body(body: Any, has_trainable: Any) -> tuple[str, dict]:
             raise RequestError(400, f"spec key {key!r} is not accepted over HTTP: {_REFUSED_KEYS[key]}.")
         if key not in HTTP_SPEC_KEYS:
             raise RequestError(400, f"Unknown spec key {key[:80]!r}. Accepted over HTTP: {sorted(HTTP_SPEC_KEYS)}.")
+    _walk(spec, "spec", 0)  # depth and code first: the table's checks below recurse into grids
+    try:  # the table's checks, with the messages of every other way in
+        _spec.validate_values(spec, where=name)
+    except TuneError as exc:
+        raise RequestError(400, str(exc)) from None
     run = spec.get("run")
     if not isinstance(run, str) or not run:
         raise RequestError(400, "spec.run must be the name of a trainable registered in the driver.")
@@ -162,7 +160,6 @@ def check_add_body(body: Any, has_trainable: Any) -> tuple[str, dict]:
         raise RequestError(400, f"spec.run={run[:120]!r} is not a trainable registered in the driver; "
                                 "import paths are not accepted over HTTP. Register it with "
                                 "tunecore.register_trainable(name, fn_or_class) in the driver script.")
-    _walk(spec, "spec", 0)
     for key in ("num_samples", "repeat"):
         n = spec.get(key)
         if n is not None and (isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_TRIALS_PER_REQUEST):

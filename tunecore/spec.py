@@ -1,0 +1,606 @@
+"""The experiment spec, defined once: every key, its type, default and meaning, and who may set it.
+
+:data:`SPEC_FIELDS` is the one table of an experiment's keys. Everything that reads a spec
+checks it through this table, with the same messages:
+
+* Python: ``Experiment(name, run, stop=..., ...)``, ``tune.run(...)``;
+* the dict form: ``run_experiments({name: {...}})`` (``Experiment.from_json``);
+* JSON and YAML spec files: ``tune run SPEC`` (``tunecore.cli.load_spec_file``);
+* the HTTP API: ``POST /trials`` (``tunecore.web.checks.check_add_body``, which also refuses
+  the keys the table marks ``http=False``, with the table's reason, and adds the HTTP
+  limits of its own).
+
+What depends on the installed plugins or the cluster (trainable, logger, scheduler and syncer
+names; resources the cluster can hold) is checked when the run starts
+(``tunecore.execution.lifecycle.validate_run`` and the executor), still before any trial runs.
+
+:func:`spec_file_schema` writes the same table as a JSON Schema (draft 2020-12) of a spec
+file, which ``tune schema`` prints for editors.
+
+A value ``None`` (``null`` in JSON/YAML), like a key left out, means the key's default.
+Where a key may be *searched*, its value may also be unresolved: ``{"grid_search": [...]}``
+(each value is checked like a plain one), ``{"eval": "<python expression>"}``, a sample
+domain such as ``{"uniform": [0, 1]}`` (see :mod:`tunecore.sample`), or in Python a lambda
+or ``tune.uniform(0, 1)``. Keys read once for the whole experiment (``num_samples``,
+``local_dir``...) may not be searched; the table says why.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from tunecore import sample
+from tunecore._resolve import EVAL_KEY, GRID_KEY, is_unresolved
+from tunecore.errors import TuneError
+
+__all__ = [
+    "SpecField",
+    "SpecAlias",
+    "SPEC_FIELDS",
+    "SPEC_ALIASES",
+    "FIELDS",
+    "ALIASES",
+    "UNRESOLVED_KEYS",
+    "spec_defaults",
+    "spec_keys",
+    "http_keys",
+    "http_refusals",
+    "check_known_keys",
+    "validate_values",
+    "spec_file_schema",
+]
+
+#: The single key of a dict that stands for a value to be resolved by variant generation.
+UNRESOLVED_KEYS = (GRID_KEY, EVAL_KEY) + tuple(sample._JSON_FACTORIES)
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def _plain_type_ok(value: Any, types_: tuple) -> bool:
+    if isinstance(value, bool) and bool not in types_:
+        return False
+    return isinstance(value, types_)
+
+
+def check_searched(value: Any, path: str, check_item: Callable[[Any, str], None]) -> None:
+    """Check an unresolved ``value`` at ``path`` as far as it can be before it is resolved.
+
+    A grid's values are each checked with ``check_item(item, suffix)`` (``suffix`` is
+    ``".grid_search[i]"``); a sample domain's arguments are checked by building it; an
+    ``eval`` needs an expression string. Lambdas and domain objects are left alone.
+    """
+    if not isinstance(value, dict):
+        return
+    (key, arg), = value.items()
+    if key == GRID_KEY:
+        if not isinstance(arg, (list, tuple)):
+            raise TuneError(f"Grid search expected list of values, got: {arg!r} (at {path})")
+        if not arg:
+            raise TuneError(f"grid_search at {path} has no values; give at least one.")
+        for i, item in enumerate(arg):
+            check_item(item, f".{GRID_KEY}[{i}]")
+    elif key == EVAL_KEY:
+        if not isinstance(arg, str):
+            raise TuneError(f'{path}: "eval" needs a Python expression string, e.g. {{"eval": "2 + 2"}}, '
+                            f"but got {arg!r}")
+    else:
+        sample.from_json(value, where=path)
+
+
+@dataclass(frozen=True)
+class SpecField:
+    """One key of an experiment spec.
+
+    Attributes:
+        name: the key.
+        types: the Python types of a plain (resolved) value; ``bool`` only if listed.
+        default: the value when the key is left out or ``None``.
+        help: what it means (shown by ``tune schema`` as the key's description).
+        example: the key as it is written in a JSON spec, e.g. ``'"num_samples": 10'``.
+        expected: what a plain value must be, in words, for messages ("an int >= 1").
+        json_schema: the JSON Schema of a plain value in a spec file.
+        http: whether ``POST /trials`` may set it.
+        http_refusal: if not, why (the HTTP API says so in its answer).
+        search_refusal: why the value may not be searched (None: it may be).
+        minimum, exclusive_minimum: bounds of a number.
+        check: ``check(value, path, name)`` for a plain value, in place of the type check.
+        required: the key must be given (and not None, also in a grid).
+    """
+
+    name: str
+    types: tuple
+    default: Any
+    help: str
+    example: str
+    expected: str
+    json_schema: Mapping = field(default_factory=dict)
+    http: bool = True
+    http_refusal: Optional[str] = None
+    search_refusal: Optional[str] = None
+    minimum: Optional[float] = None
+    exclusive_minimum: Optional[float] = None
+    check: Optional[Callable[[Any, str, str], None]] = None
+    required: bool = False
+
+    @property
+    def searchable(self) -> bool:
+        return self.search_refusal is None
+
+    @property
+    def example_value(self) -> Any:
+        """The example's value (the examples are JSON)."""
+        return json.loads("{" + self.example + "}")[self.name]
+
+    def validate(self, value: Any, where: str = "", name: Optional[str] = None) -> None:
+        """Raise TuneError naming the key if ``value`` is not valid here.
+
+        Args:
+            value: the value as given (may be unresolved where the key can be searched).
+            where: the experiment's name; messages say ``<where>.<key>``.
+            name: the key as the user wrote it (an alias such as ``repeat``); default the field's.
+        """
+        name = name or self.name
+        self._validate(value, f"{where}.{name}" if where else name, name)
+
+    def _validate(self, value: Any, path: str, name: str, top: bool = True) -> None:
+        if value is None:
+            if self.required and not top:  # a missing required key is the caller's message
+                raise TuneError(f"{path} must be {self.expected}, but got {path}=None. Example: {self.example}")
+            return
+        if is_unresolved(value):
+            if self.search_refusal:
+                raise TuneError(f"{path} cannot be searched: {self.search_refusal}. "
+                                f"Give one value, e.g. {self.example}")
+            check_searched(value, path,
+                           lambda item, suffix: self._validate(item, path + suffix, name + suffix, top=False))
+            return
+        if self.check is not None:
+            self.check(value, path, name)
+            return
+        if not _plain_type_ok(value, self.types):
+            raise TuneError(f"{path} must be {self.expected}, but got {path}={value!r}. Example: {self.example}")
+        if self.minimum is not None and value < self.minimum:
+            raise TuneError(f"{path} must be >= {self.minimum}, but got {name}={value!r}")
+        if self.exclusive_minimum is not None and not value > self.exclusive_minimum:
+            raise TuneError(f"{path} must be {self.expected}, but got {name}={value!r}")
+
+
+@dataclass(frozen=True)
+class SpecAlias:
+    """Another name for a key: ``repeat`` is ``num_samples``; ``env`` is ``config.env``."""
+
+    name: str
+    target: str
+    help: str
+    http: bool = True
+
+
+# -- the checks of the keys whose plain values are more than one type -------------------------
+
+def _check_run(value: Any, path: str, name: str) -> None:
+    if isinstance(value, str):
+        if not value:
+            raise TuneError(f"{path} must name a trainable, but got {name}=''. Give a name registered with "
+                            "tunecore.register_trainable(name, fn_or_class), e.g. \"run\": \"my_trainable\"")
+        return
+    if isinstance(value, (types.FunctionType, type)):
+        return
+    raise TuneError(
+        f"Improper 'run' {value!r}: not a string nor a trainable. Give a registered name, a function "
+        "f(config, reporter), or a Trainable subclass."
+    )
+
+
+def _check_threshold(value: Any, path: str, key: Any) -> None:
+    if is_unresolved(value):
+        check_searched(value, path, lambda item, suffix: _check_threshold(item, path + suffix, key))
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TuneError(f"{path} must be a number (stop when result[{key!r}] >= it), but got {value!r}")
+
+
+def _check_stop(value: Any, path: str, name: str) -> None:
+    if isinstance(value, dict):
+        for key, threshold in value.items():
+            _check_threshold(threshold, f"{path}.{key}", key)
+        return
+    if callable(value):
+        return
+    raise TuneError(
+        f"{path} must be a dict {{result_key: threshold}} or a callable stop(trial_id, result) -> bool, "
+        f"but got {name}={value!r}. Example: \"stop\": {{\"training_iteration\": 100}}"
+    )
+
+
+def _check_resources(value: Any, path: str, name: str) -> None:
+    from tunecore.trial import Resources
+
+    if not isinstance(value, dict):
+        Resources.from_json(value)  # raises with the accepted form
+        return
+    # the plain values and the names all at once; a searched amount stands in as 0 here
+    Resources.from_json({k: (0 if is_unresolved(v) else v) for k, v in value.items()})
+    for key, amount in value.items():
+        if is_unresolved(amount):
+            _check_searched_amount(amount, f"{path}.{key}", key)
+
+
+def _check_searched_amount(value: Any, path: str, key: str) -> None:
+    from tunecore.trial import Resources
+
+    def item(v: Any, suffix: str) -> None:
+        if is_unresolved(v):
+            _check_searched_amount(v, path + suffix, key)
+        else:
+            Resources.from_json({key: v})
+
+    check_searched(value, path, item)
+
+
+def _check_nested(value: Any, path: str) -> None:
+    """A value inside the config: its unresolved forms, at any depth, must be well formed."""
+    if is_unresolved(value):
+        check_searched(value, path, lambda item, suffix: _check_nested(item, path + suffix))
+        if isinstance(value, dict) and "choice" in value and isinstance(value["choice"], (list, tuple)):
+            for i, category in enumerate(value["choice"]):
+                _check_nested(category, f"{path}.choice[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_nested(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_nested(item, f"{path}[{i}]")
+
+
+def _check_config(value: Any, path: str, name: str) -> None:
+    if not isinstance(value, dict):
+        raise TuneError(f"{path} must be {FIELDS['config'].expected}, but got {path}={value!r}. "
+                        f"Example: {FIELDS['config'].example}")
+    for key, item in value.items():
+        _check_nested(item, f"{path}.{key}")
+
+
+def _check_loggers(value: Any, path: str, name: str) -> None:
+    if not isinstance(value, (list, tuple)):
+        raise TuneError(f'{path} must be a list of logger names, e.g. ["json", "csv"], but got {value!r}')
+    for i, item in enumerate(value):
+        if isinstance(item, str) and item:
+            continue
+        if not isinstance(item, str) and callable(item):
+            continue  # a Logger class or factory, in Python
+        raise TuneError(f'{path}[{i}] must be a logger name such as "json" (or, in Python, a Logger class), '
+                        f"but got {item!r}")
+
+
+# -- the table --------------------------------------------------------------------------------
+
+SPEC_FIELDS: tuple[SpecField, ...] = (
+    SpecField(
+        "run", (str,), None,
+        "The trainable: the name of one registered with tunecore.register_trainable (in Python also "
+        "a function f(config, reporter) or a Trainable subclass). Required.",
+        '"run": "my_trainable"', "a trainable name",
+        {"type": "string", "minLength": 1}, check=_check_run, required=True),
+    SpecField(
+        "stop", (dict,), None,
+        "Stopping criteria {result_key: threshold}: a trial stops when any result key is >= its "
+        "threshold (in Python also a callable stop(trial_id, result) -> bool). Default: none.",
+        '"stop": {"training_iteration": 100}', "a dict {result_key: threshold}",
+        {"type": "object", "additionalProperties": {"$ref": "#/$defs/stop_threshold"}}, check=_check_stop),
+    SpecField(
+        "config", (dict,), None,
+        "The hyperparameters each trial's config gets; any value may be searched (grid_search, "
+        "a sample domain, eval). Default: {}.",
+        '"config": {"lr": 0.01}', "a dict of hyperparameters",
+        {"type": "object", "additionalProperties": {"$ref": "#/$defs/value"}}, check=_check_config),
+    SpecField(
+        "trial_resources", (dict,), None,
+        "What one trial reserves: cpu (default 1), gpu (default 0; 0.5 shares a GPU), extra_cpu and "
+        "extra_gpu for actors the trainable starts. Default: the trainable's default_resource_request.",
+        '"trial_resources": {"cpu": 1, "gpu": 0}', "a dict like {'cpu': 1, 'gpu': 0}",
+        {"type": "object", "additionalProperties": False,
+         "properties": {"cpu": {"$ref": "#/$defs/resource_amount"},
+                        "gpu": {"$ref": "#/$defs/gpu_amount"},
+                        "extra_cpu": {"$ref": "#/$defs/resource_amount"},
+                        "extra_gpu": {"$ref": "#/$defs/gpu_amount"}}},
+        check=_check_resources),
+    SpecField(
+        "num_samples", (int,), 1,
+        "How many times the whole search space is sampled (grid points x num_samples trials). "
+        "'repeat' is another name for it.",
+        '"num_samples": 10', "an int >= 1", {"type": "integer", "minimum": 1},
+        search_refusal="it says how many times the whole search space is sampled, so it is read "
+                       "before any variant is made", minimum=1),
+    SpecField(
+        "local_dir", (str, os.PathLike), None,
+        "The folder the experiment's folder <local_dir>/<name> is made in. Default: ~/ray_results.",
+        '"local_dir": "~/ray_results"', "a folder path", {"type": "string"},
+        http=False, http_refusal="added trials are written beside the running experiment",
+        search_refusal="it names the experiment's folder, which all its trials share"),
+    SpecField(
+        "upload_dir", (str,), "",
+        "A URI the experiment folder is synced to, e.g. s3://bucket/prefix (with tune-loggers); "
+        "a scheme no installed syncer handles is refused. Default: no upload.",
+        '"upload_dir": "s3://my-bucket/experiments"', "a URI string such as s3://bucket/prefix",
+        {"type": "string"},
+        http=False, http_refusal="it would send results to a remote target",
+        search_refusal="the whole experiment folder is synced to one target"),
+    SpecField(
+        "checkpoint_freq", (int,), 0,
+        "Checkpoint every this many iterations (0: never). Needs a trainable with _save/_restore.",
+        '"checkpoint_freq": 10', "an int >= 0", {"type": "integer", "minimum": 0}, minimum=0),
+    SpecField(
+        "checkpoint_at_end", (bool,), False,
+        "Checkpoint when a trial ends. Needs a trainable with _save/_restore.",
+        '"checkpoint_at_end": true', "true or false", {"type": "boolean"}),
+    SpecField(
+        "max_failures", (int,), 3,
+        "How many times a failing trial is restarted (from its last checkpoint) before it ends in ERROR.",
+        '"max_failures": 3', "an int >= 0", {"type": "integer", "minimum": 0}, minimum=0),
+    SpecField(
+        "restore", (str,), None,
+        "A checkpoint path each trial starts from. Default: none.",
+        '"restore": "/path/to/checkpoint"', "a checkpoint path", {"type": "string"},
+        http=False, http_refusal="it would load a checkpoint (a pickle) from a path on the driver"),
+    SpecField(
+        "loggers", (list, tuple), None,
+        "Names of the loggers to write each trial's results with, e.g. [\"json\", \"csv\"] "
+        "(`tune plugins list --all` lists them). Default: every installed logger enabled by default.",
+        '"loggers": ["json", "csv"]', "a list of logger names",
+        {"type": "array", "items": {"type": "string", "minLength": 1}},
+        http=False, http_refusal="loggers are chosen by the driver",
+        search_refusal="the names are checked against the installed loggers before any trial starts",
+        check=_check_loggers),
+    SpecField(
+        "sync_period", (int, float), 300.0,
+        "Seconds between syncs of the experiment folder to upload_dir.",
+        '"sync_period": 60', "a number of seconds > 0", {"type": "number", "exclusiveMinimum": 0},
+        http=False, http_refusal="syncing is chosen by the driver",
+        search_refusal="one sync loop serves the whole experiment", exclusive_minimum=0),
+    SpecField(
+        "seed", (int,), None,
+        "Seeds the sample domains and the lambdas' random numbers, so the generated configs are the "
+        "same from run to run. Default: unseeded.",
+        '"seed": 42', "an int >= 0", {"type": "integer", "minimum": 0},
+        http=False, http_refusal="it is chosen by the driver",
+        search_refusal="it seeds the search itself", minimum=0),
+)
+
+SPEC_ALIASES: tuple[SpecAlias, ...] = (
+    SpecAlias("repeat", "num_samples", "Another name for num_samples (num_samples wins if both are given)."),
+    SpecAlias("env", "config.env", "Put into the config as config['env']."),
+)
+
+#: ``{name: SpecField}`` and ``{name: SpecAlias}``.
+FIELDS: dict[str, SpecField] = {f.name: f for f in SPEC_FIELDS}
+ALIASES: dict[str, SpecAlias] = {a.name: a for a in SPEC_ALIASES}
+
+
+def spec_defaults() -> dict[str, Any]:
+    """``{key: default}`` of every field, in table order."""
+    return {f.name: f.default for f in SPEC_FIELDS}
+
+
+def spec_keys() -> tuple[str, ...]:
+    """Every key a spec may have: the fields, then the aliases."""
+    return tuple(FIELDS) + tuple(ALIASES)
+
+
+def http_keys() -> frozenset:
+    """The keys ``POST /trials`` accepts."""
+    return frozenset([f.name for f in SPEC_FIELDS if f.http] + [a.name for a in SPEC_ALIASES if a.http])
+
+
+def http_refusals() -> dict[str, str]:
+    """``{key: why the HTTP API refuses it}`` for the keys it refuses."""
+    return {f.name: f.http_refusal or "it is chosen by the driver" for f in SPEC_FIELDS if not f.http}
+
+
+def check_known_keys(name: str, spec: Mapping) -> None:
+    """Raise TuneError for keys that are not in the table, suggesting the closest ones."""
+    keys = spec_keys()
+    unknown = [k for k in spec if k not in keys]
+    if not unknown:
+        return
+    hints = []
+    for key in unknown:
+        text = str(key)
+        if text.replace("-", "_") in keys:
+            hints.append(f"{key!r}: use '_' instead of '-' ({text.replace('-', '_')!r})")
+        else:
+            close = difflib.get_close_matches(text, keys, n=1)
+            if close:
+                hints.append(f"{key!r}: did you mean {close[0]!r}?")
+    hint = f" ({'; '.join(hints)})" if hints else ""
+    raise TuneError(
+        f"Experiment {name!r}: unknown key(s) {', '.join(map(repr, unknown))}{hint}. Valid keys: "
+        f"{', '.join(keys)}."
+    )
+
+
+def validate_values(spec: Mapping, where: str = "") -> None:
+    """Check the value of every key of ``spec`` the table knows (aliases under their own name).
+
+    The keys are checked in the table's order, so the first message is the same whatever
+    order a file or a request wrote them in. Unknown keys are left to
+    :func:`check_known_keys`. Raises TuneError naming the key.
+    """
+    for key in spec_keys():
+        if key not in spec:
+            continue
+        if key in FIELDS:
+            FIELDS[key].validate(spec[key], where)
+        elif ALIASES[key].target in FIELDS:
+            FIELDS[ALIASES[key].target].validate(spec[key], where, name=key)
+    if "env" in spec and spec.get("config") is not None and is_unresolved(spec["config"]):
+        prefix = f"{where}." if where else ""
+        raise TuneError(f"{prefix}env cannot be added to a searched config ({prefix}config={spec['config']!r}): "
+                        "put \"env\" inside each of the config's values, or give config as a dict.")
+
+
+# -- the JSON Schema of a spec file -----------------------------------------------------------
+
+def _args(names: list, required: int, item: dict) -> dict:
+    """A domain's arguments: positionally (a list) or by name (an object)."""
+    return {"anyOf": [
+        {"type": "array", "prefixItems": [item] * len(names), "minItems": required, "maxItems": len(names)},
+        {"type": "object", "properties": {n: item for n in names}, "required": names[:required],
+         "additionalProperties": False},
+    ]}
+
+
+def _single(key: str, value_schema: dict, description: str) -> dict:
+    return {"type": "object", "description": description, "properties": {key: value_schema},
+            "required": [key], "additionalProperties": False}
+
+
+def _searched(plain: dict, self_ref: str) -> dict:
+    """``plain``, or a value to be resolved whose grid values are again ``self_ref``."""
+    return {"anyOf": [
+        plain,
+        _single(GRID_KEY, {"type": "array", "minItems": 1, "items": {"$ref": self_ref}},
+                "One trial per value (grid search)."),
+        {"$ref": "#/$defs/eval"},
+        {"$ref": "#/$defs/domain"},
+    ]}
+
+
+def _defs() -> dict:
+    number = {"type": "number"}
+    integer = {"type": "integer"}
+    domains = {
+        "uniform": (_args(["low", "high"], 2, number), "A float drawn uniformly from [low, high)."),
+        "loguniform": (_args(["low", "high", "base"], 2, number),
+                       "A float between low and high whose logarithm is uniform (0 < low < high)."),
+        "quniform": (_args(["low", "high", "q"], 3, number), "A uniform float rounded to a multiple of q."),
+        "randint": (_args(["low", "high"], 2, integer), "An int in [low, high) (high excluded)."),
+        "choice": ({"type": "array", "minItems": 1}, "One of the listed values."),
+        "randn": ({"anyOf": [{"type": "null"}, number, _args(["mean", "sd"], 0, number)]},
+                  "A normally distributed float: [mean, sd] (default [0, 1])."),
+        "sample_from": ({"type": "string"},
+                        "A Python expression computed per trial; it may read spec.config.<key>."),
+    }
+    assert set(domains) == set(sample._JSON_FACTORIES), "every sample domain has a JSON Schema"
+    defs: dict[str, Any] = {name: _single(name, args, text) for name, (args, text) in domains.items()}
+    defs["domain"] = {"anyOf": [{"$ref": f"#/$defs/{name}"} for name in domains]}
+    defs[EVAL_KEY] = _single(EVAL_KEY, {"type": "string"},
+                             "A Python expression computed per trial (spec, np, random, math in scope), "
+                             "e.g. {\"eval\": \"spec.config.lr * 2\"}.")
+    defs[GRID_KEY] = _single(GRID_KEY, {"type": "array", "minItems": 1},
+                             "One trial per value (grid search).")
+    defs["unresolved"] = {"anyOf": [{"$ref": f"#/$defs/{GRID_KEY}"}, {"$ref": f"#/$defs/{EVAL_KEY}"},
+                                    {"$ref": "#/$defs/domain"}]}
+    # any value in a config: a dict with exactly one of the unresolved keys must be that form
+    forms = [{"if": {"type": "object", "required": [key], "maxProperties": 1},
+              "then": {"$ref": f"#/$defs/{key}"}} for key in UNRESOLVED_KEYS]
+    defs["value"] = {"allOf": forms, "additionalProperties": {"$ref": "#/$defs/value"},
+                     "items": {"$ref": "#/$defs/value"}}
+    defs["stop_threshold"] = _searched(number, "#/$defs/stop_threshold")
+    amount = {"type": "number", "minimum": 0}
+    defs["resource_amount"] = _searched(amount, "#/$defs/resource_amount")
+    defs["gpu_amount"] = _searched(dict(amount, anyOf=[{"maximum": 1}, {"multipleOf": 1}],
+                                        description="A fraction (0.5) shares one GPU; above 1, whole GPUs."),
+                                   "#/$defs/gpu_amount")
+    # a plain dict value must not look like an unresolved form it fails to be
+    defs["not_unresolved_shaped"] = {"not": {"type": "object", "maxProperties": 1,
+                                             "anyOf": [{"required": [k]} for k in UNRESOLVED_KEYS]}}
+    return defs
+
+
+def field_schema(f: SpecField) -> dict:
+    """The JSON Schema of one key's value: a plain value or ``null``, or (if searchable) unresolved."""
+    plain = dict(f.json_schema)
+    if not f.required:  # null: the default (folded into the type, for clearer validator messages)
+        plain["type"] = [plain["type"], "null"]
+    if f.json_schema.get("type") == "object":
+        plain = {"allOf": [plain, {"$ref": "#/$defs/not_unresolved_shaped"}]}
+    out: dict[str, Any] = {"description": f.help + ("" if f.searchable else
+                                                    f" Not searchable: {f.search_refusal}.")}
+    if f.searchable:
+        out.update(_searched(plain, f"#/$defs/field_{f.name}"))
+    else:
+        out.update(plain)
+    out["examples"] = [f.example_value]
+    if f.default is not None:
+        out["default"] = f.default
+    return out
+
+
+#: JSON Schemas of the ``tune run`` options a spec file may hold beside ``experiments``.
+RUN_OPTION_SCHEMAS: dict[str, dict] = {
+    "scheduler": {"description": "A scheduler name (tune plugins list --all) or {\"name\": ..., **kwargs}.",
+                  "anyOf": [{"type": "null"}, {"type": "string", "minLength": 1},
+                            {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}]},
+    "search_alg": {"description": "A search algorithm name or {\"name\": ..., **kwargs}.",
+                   "anyOf": [{"type": "null"}, {"type": "string", "minLength": 1},
+                             {"type": "object", "required": ["name"],
+                              "properties": {"name": {"type": "string"}}}]},
+    "with_server": {"type": "boolean", "description": "Serve the HTTP API and the dashboard."},
+    "server_port": {"type": "integer", "minimum": 0, "maximum": 65535},
+    "server_host": {"type": "string"},
+    "verbose": {"description": "false/0: only the summary; 1: the status table; true/2: also each result.",
+                "anyOf": [{"type": "boolean"}, {"type": "integer", "minimum": 0}]},
+    "queue_trials": {"type": "boolean"},
+    "raise_on_failed_trial": {"type": "boolean"},
+    "address": {"type": ["string", "null"], "description": "Join this Ray cluster."},
+    "metric": {"type": ["string", "null"], "description": "The result key to optimize."},
+    "mode": {"enum": ["min", "max", None], "description": "Whether lower or higher metric is better."},
+    "reuse_actors": {"type": "boolean"},
+    "resume": {"type": "boolean", "description": "Continue the experiment found on disk."},
+}
+
+
+def spec_file_schema() -> dict:
+    """The JSON Schema (draft 2020-12) of a spec file, as ``tune run`` reads it.
+
+    A spec file is a mapping ``{experiment_name: spec}``, or ``{"experiments": {...}}`` with
+    run options beside it (``scheduler``, ``metric``...). The schema checks each key's type
+    and shape; what depends on several values (``low < high`` of a domain), on the cluster or
+    on what is installed (trainable, logger and scheduler names) is checked by ``tune run``.
+    """
+    from tunecore.cli import RUN_OPTIONS
+
+    defs = _defs()
+    properties: dict[str, Any] = {}
+    for f in SPEC_FIELDS:
+        defs[f"field_{f.name}"] = field_schema(f)
+        properties[f.name] = {"$ref": f"#/$defs/field_{f.name}"}
+    for a in SPEC_ALIASES:
+        target = f"#/$defs/field_{a.target}" if a.target in FIELDS else "#/$defs/value"
+        properties[a.name] = {"$ref": target, "description": a.help}
+    required = [f.name for f in SPEC_FIELDS if f.required]
+    defs["experiment"] = {"type": "object", "description": "One experiment: a trainable, its search space, "
+                                                           "stopping criteria and resources.",
+                          "properties": properties, "required": required, "additionalProperties": False,
+                          # env goes into the config, which a searched config has no place for
+                          "if": {"required": ["env", "config"],
+                                 "properties": {"config": {"$ref": "#/$defs/unresolved"}}},
+                          "then": {"description": "env cannot be added to a searched config: put env "
+                                                  "inside each of the config's values.",
+                                   "not": {"required": ["env"]}}}
+    defs["experiment_name"] = {"type": "string", "minLength": 1,
+                               "not": {"anyOf": [{"pattern": "/"}, {"enum": [".", ".."]}]},
+                               "description": "A non-empty name without '/': the experiment's folder."}
+    defs["experiments"] = {"type": "object", "minProperties": 1,
+                           "propertyNames": {"$ref": "#/$defs/experiment_name"},
+                           "additionalProperties": {"$ref": "#/$defs/experiment"}}
+    options = {name: RUN_OPTION_SCHEMAS.get(name, {}) for name in RUN_OPTIONS}
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "title": "tunecore experiment spec file",
+        "description": "What `tune run SPEC.yaml|json` reads: {experiment_name: spec}, or "
+                       "{experiments: {experiment_name: spec}, <run options>}. Printed by `tune schema`.",
+        "type": "object",
+        "minProperties": 1,
+        "if": {"required": ["experiments"]},
+        "then": {"properties": {"experiments": {"$ref": "#/$defs/experiments"}, **options},
+                 "additionalProperties": False},
+        "else": {"$ref": "#/$defs/experiments"},
+        "$defs": defs,
+    }
