@@ -27,6 +27,19 @@ def _snapshot(logdir: str) -> dict:
     return out
 
 
+def feed_logger(logger: Logger, results: list[dict], batched: bool) -> None:
+    """Hand ``results`` to ``logger`` as the runner does (one ``on_results`` batch, or one
+    ``on_result`` each), then close it, whatever happens."""
+    try:
+        if batched:
+            logger.on_results(results)
+        else:
+            for result in results:
+                logger.on_result(result)
+    finally:
+        logger.close()
+
+
 class LoggerContract:
     """Tests every :class:`~tunecore.loggers.Logger` must pass.
 
@@ -216,14 +229,7 @@ class LoggerContract:
             trial = make_trial({"quality": 2.0, "lr": np.float32(0.5), "name": "ünïcode"}, logdir=logdir)
             logger = make_logger(trial.config, logdir, trial)
             results = [make_result(trial, i + 1, **extra) for i, extra in enumerate(extras)]
-            try:
-                if batched:
-                    logger.on_results(results)
-                else:
-                    for result in results:
-                        logger.on_result(result)
-            finally:
-                logger.close()
+            feed_logger(logger, results, batched)
             rows = self.read_back(logdir)
             if rows is None:
                 return

@@ -202,9 +202,9 @@ class SchedulerContract:
         from hypothesis import HealthCheck, given, settings
         from hypothesis import strategies as st
 
-        from tunecore.testing._values import NUMPY_FLOATS, NUMPY_INTS
+        from tunecore.testing._values import NUMERIC_KINDS, as_kind
 
-        kinds = st.sampled_from((float, int, *NUMPY_FLOATS, *NUMPY_INTS, np.array))
+        kinds = st.sampled_from(NUMERIC_KINDS)
         odd = st.sampled_from([float("nan"), float("inf"), float("-inf"), np.float32("nan"), None, _MISSING])
 
         @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
@@ -216,8 +216,8 @@ class SchedulerContract:
             def result_fn(trial: Trial, iteration: int) -> dict:
                 result = self.make_result(trial, iteration)
                 for key in {metric, *_METRICS} - {None}:
-                    if key in result:
-                        result[key] = _as_kind(kind, result[key])
+                    if isinstance(result.get(key), (int, float)):
+                        result[key] = as_kind(kind, result[key])
                 if metric and iteration in odd_values and trial.trial_id[-1] in "02468ace":
                     if odd_values[iteration] is _MISSING:
                         result.pop(metric, None)
@@ -240,14 +240,3 @@ class SchedulerContract:
 _MISSING = object()
 _METRICS = ("episode_reward_mean", "mean_loss", "neg_mean_loss", "mean_accuracy")
 
-
-def _as_kind(kind: Any, value: Any) -> Any:
-    if not isinstance(value, (int, float)):
-        return value
-    if kind is np.array:
-        return np.array(value)
-    if kind in (int,) or (isinstance(kind, type) and issubclass(kind, np.integer)):
-        info = np.iinfo(kind) if kind is not int else None
-        number = int(round(value))
-        return kind(number if info is None else min(info.max, max(info.min, number)))
-    return kind(value)

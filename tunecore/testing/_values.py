@@ -14,6 +14,22 @@ import numpy as np
 
 NUMPY_FLOATS = (np.float16, np.float32, np.float64)
 NUMPY_INTS = (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64)
+#: Every numeric type a metric may have, for :func:`as_kind` ("0-d": a 0-d numpy array).
+NUMERIC_KINDS = (int, float, *NUMPY_FLOATS, *NUMPY_INTS, "0-d")
+
+
+def as_kind(kind: Any, x: float) -> Any:
+    """``x`` as a number of ``kind`` (one of :data:`NUMERIC_KINDS`); ints rounded and clipped
+    to the dtype's range."""
+    if kind == "0-d":
+        return np.array(np.float32(x))
+    if kind is int or kind in NUMPY_INTS:
+        number = int(round(x))
+        if kind is int:
+            return number
+        info = np.iinfo(kind)
+        return kind(min(int(info.max), max(int(info.min), number)))
+    return kind(x)
 
 
 def metric_values() -> Any:

@@ -14,40 +14,20 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from tunecore.schedulers import Decision
-from tunecore.testing import FakeRunner, make_trial
-
 from tune_hyperband import AsyncHyperBandScheduler, HyperBandScheduler
 from tune_hyperband._common import percentile
 
-NUMPY_FLOATS = (np.float16, np.float32, np.float64)
-NUMPY_INTS = (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64)
-KINDS = (int, float, *NUMPY_FLOATS, *NUMPY_INTS, "0-d")
+from tunecore.schedulers import Decision
+from tunecore.testing import NUMERIC_KINDS as KINDS
+from tunecore.testing import FakeRunner, as_kind, make_trial
+from tunecore.util import plain
+
 MISSING = "missing"  # the metric key is left out of the result
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 
 #: ASHA warns (once per scheduler) about results without a numeric metric: expected here.
 pytestmark = pytest.mark.filterwarnings("ignore:AsyncHyperBandScheduler.*no value for metric:UserWarning")
-
-
-def as_kind(kind, x: float):
-    """``x`` as a ``kind`` number (ints rounded and clipped to the dtype's range)."""
-    if kind == "0-d":
-        return np.array(np.float32(x))
-    if kind is int or kind in NUMPY_INTS:
-        info = np.iinfo(kind) if kind is not int else None
-        n = int(round(x))
-        return kind(n if info is None else min(int(info.max), max(int(info.min), n)))
-    return kind(x)
-
-
-def python_value(value):
-    """The Python number a numpy scalar or 0-d array holds."""
-    if isinstance(value, np.ndarray):
-        value = value[()]
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def odd_metrics():
@@ -64,14 +44,14 @@ def metrics():
 
 def rank(value, mode: str = "max") -> float:
     """How a scheduler must rank ``value``, larger is better: NaN and non-numbers below every score."""
-    value = python_value(value)
+    value = plain(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
         return -math.inf
     return float(value) if mode == "max" else -float(value)
 
 
 def result(trial, t, metric):
-    out = {"training_iteration": t, "time_total_s": float(python_value(t)), "trial_id": trial.trial_id}
+    out = {"training_iteration": t, "time_total_s": float(plain(t)), "trial_id": trial.trial_id}
     if not (isinstance(metric, str) and metric == MISSING):
         out["episode_reward_mean"] = metric
     return out
@@ -85,7 +65,7 @@ def strict_json(state) -> str:
 def run_side_by_side(make, curves, kind, time_kind, max_t):
     """Run ``curves[i][t]`` through two schedulers, one fed ``kind`` numbers, one the Python ones."""
     logs = []
-    for convert in (lambda k, x: as_kind(k, x), lambda k, x: python_value(as_kind(k, x))):
+    for convert in (lambda k, x: as_kind(k, x), lambda k, x: plain(as_kind(k, x))):
         def result_fn(trial, i, convert=convert):
             return result(trial, convert(time_kind, i), convert(kind, curves[int(trial.trial_id[1:])][i - 1]))
 

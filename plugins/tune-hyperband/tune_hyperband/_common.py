@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from tunecore.errors import TuneError
-from tunecore.util import is_number, plain
-
-if TYPE_CHECKING:  # pragma: no cover
-    from tunecore.schedulers import TrialScheduler
+from tunecore.util import as_float, plain
 
 #: Relative slack when comparing milestones computed with floats (``10 * 3**2 <= 90``).
 _EPS = 1e-9
@@ -79,39 +76,13 @@ def time_of(result: dict, attr: str) -> Optional[float]:
     print as ``Iter 9``) unless beyond 2**53, where they become floats (±inf past
     float's range).
     """
-    value = result.get(attr)
-    if type(value) is not int:
-        value = plain(value)
-        if not is_number(value):
-            return None
-    if isinstance(value, int):
-        return int(value) if -2 ** 53 <= value <= 2 ** 53 else _float(value)
-    value = float(value)
-    return None if value != value else value
+    value = plain(result.get(attr))
+    if type(value) is int and -2 ** 53 <= value <= 2 ** 53:
+        return value
+    number = as_float(value)
+    return None if number is None or number != number else number
 
 
-def score_of(scheduler: "TrialScheduler", result: dict) -> Optional[float]:
-    """``scheduler.score(result)`` as a float for ranking: larger is better.
-
-    None when the metric is missing or not a number (None, text, an array); ``-inf``
-    for NaN, so a trial whose metric diverged ranks below every other in either mode;
-    ±inf rank as the extremes they are.
-    """
-    try:
-        score = scheduler.score(result)
-    except (ArithmeticError, TypeError, ValueError):  # a value float() refuses
-        return None
-    if score is None:
-        return None
-    score = float(score)
-    return -math.inf if score != score else score
-
-
-def _float(value: int) -> float:
-    try:
-        return float(value)
-    except OverflowError:
-        return math.copysign(math.inf, value)
 
 
 def percentile(values: Sequence[Optional[float]], q: float) -> Optional[float]:

@@ -20,7 +20,6 @@ from tune_hyperband._common import (
     max_brackets,
     milestones,
     percentile,
-    score_of,
     time_of,
 )
 
@@ -186,7 +185,7 @@ class AsyncHyperBandScheduler(TrialScheduler):
         self._trial_bracket.pop(trial.trial_id, None)
 
     def _judge(self, trial: Trial, t: float, result: dict) -> Decision:
-        score = score_of(self, result)
+        score = self.score(result)  # None when not a number, -inf for NaN
         if score is None:
             if not self._warned_missing:
                 warnings.warn(

@@ -18,7 +18,6 @@ from tune_hyperband._common import (
     check_time_attr,
     fmt,
     max_brackets,
-    score_of,
     time_of,
 )
 
@@ -235,7 +234,7 @@ class HyperBandScheduler(TrialScheduler):
         t = time_of(result, self._time_attr)
         if t is None:
             return Decision.CONTINUE
-        score = score_of(self, result)
+        score = self.score(result)  # None when not a number, -inf for NaN
         if score is None:  # no metric in this result: the trial keeps its last score
             score = bracket.live[trial.trial_id][1]
         bracket.update(trial.trial_id, t, score)

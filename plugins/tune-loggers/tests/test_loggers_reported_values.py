@@ -24,10 +24,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from tune_loggers import CSVLogger, TensorBoardLogger
-from tunecore.testing import make_trial
+from tunecore.testing import NUMPY_FLOATS, NUMPY_INTS, feed_logger, make_trial
 
-NUMPY_FLOATS = (np.float16, np.float32, np.float64)
-NUMPY_INTS = (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64)
 #: Keys the loggers treat specially (the step, the iteration, skipped keys).
 RESERVED = {"training_iteration", "timesteps_total", "config", "pid", "timestamp"}
 
@@ -207,14 +205,7 @@ def test_csv_reads_back_every_value_with_csv_and_pandas(tmp_path_factory, extras
     trial = make_trial({"lr": np.float32(0.5)}, logdir=logdir)
     results = [{"training_iteration": i + 1, **extra, "metric": metric} for i, (extra, metric) in enumerate(extras)]
     logger = CSVLogger(trial.config, logdir, trial)
-    try:
-        if batched:
-            logger.on_results(results)
-        else:
-            for result in results:
-                logger.on_result(result)
-    finally:
-        logger.close()
+    feed_logger(logger, results, batched)
 
     path = os.path.join(logdir, "progress.csv")
     with open(path, newline="", encoding="utf-8") as f:
@@ -300,14 +291,7 @@ def test_tensorboard_reads_back_every_number_as_a_scalar_and_arrays_as_histogram
     results = [{"training_iteration": i + 1, "timesteps_total": timesteps, **extra}
                for i, (extra, timesteps) in enumerate(extras)]
     logger = TensorBoardLogger(trial.config, logdir, trial)
-    try:
-        if batched:
-            logger.on_results(results)
-        else:
-            for result in results:
-                logger.on_result(result)
-    finally:
-        logger.close()
+    feed_logger(logger, results, batched)
     assert len(glob.glob(os.path.join(logdir, "events.out.tfevents.*"))) == 1
     check_tensorboard(logdir, results)
 

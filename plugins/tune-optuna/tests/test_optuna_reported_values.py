@@ -17,36 +17,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from optuna.trial import TrialState
-
-import tunecore as tune
 from tune_optuna import OptunaSearch
 
-NUMPY_FLOATS = (np.float16, np.float32, np.float64)
-NUMPY_INTS = (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64)
-KINDS = (int, float, *NUMPY_FLOATS, *NUMPY_INTS, "0-d")
+import tunecore as tune
+from tunecore.testing import NUMERIC_KINDS as KINDS
+from tunecore.testing import NUMPY_INTS, as_kind
+from tunecore.util import plain
+
 MISSING = "missing"  # the metric key is left out of the result
 
 SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
 
 tune.register_trainable("opt_values_noop", lambda config, reporter: reporter(loss=0))
-
-
-def as_kind(kind, x: float):
-    """``x`` as a ``kind`` number (ints rounded and clipped to the dtype's range)."""
-    if kind == "0-d":
-        return np.array(np.float32(x))
-    if kind is int or kind in NUMPY_INTS:
-        info = np.iinfo(kind) if kind is not int else None
-        n = int(round(x))
-        return kind(n if info is None else min(int(info.max), max(int(info.min), n)))
-    return kind(x)
-
-
-def python_value(value):
-    """The Python number a numpy scalar or 0-d array holds."""
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value[()]
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def metrics():
@@ -58,7 +40,7 @@ def metrics():
 
 def objective(value):
     """The float Optuna must get for ``value``, or None when the value is no objective value."""
-    value = python_value(value)
+    value = plain(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
         return None
     return float(value)
@@ -128,8 +110,8 @@ def test_infinite_metrics_are_told_as_values_and_survive_a_resume(mode, values, 
     resumed.add_configurations({"opt_values": {"run": "opt_values_noop", "num_samples": 4,
                                                "config": {"x": tune.uniform(0, 1)}}})
     assert len(resumed.next_trials()) == 1  # replays the finished three, suggests the fourth
-    assert [t.value for t in resumed.study.trials[:3]] == [float(python_value(v)) for v in values]
-    assert [t.intermediate_values for t in resumed.study.trials[:3]] == [{1: float(python_value(v))}
+    assert [t.value for t in resumed.study.trials[:3]] == [float(plain(v)) for v in values]
+    assert [t.intermediate_values for t in resumed.study.trials[:3]] == [{1: float(plain(v))}
                                                                         for v in values]
 
 

@@ -15,39 +15,27 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from tunecore.schedulers import Decision
-from tunecore.testing import FakeRunner, make_result, make_trial
-from tunecore.trial import TrialStatus
 from tune_pbt import PopulationBasedTraining, PopulationBasedTrainingReplay
 from tune_pbt.explore import explore
 
-NUMPY_FLOATS = (np.float16, np.float32, np.float64)
-NUMPY_INTS = (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64)
-KINDS = (int, float, *NUMPY_FLOATS, *NUMPY_INTS, "0-d")
+from tunecore.schedulers import Decision
+from tunecore.testing import NUMERIC_KINDS as KINDS
+from tunecore.testing import (
+    NUMPY_FLOATS,
+    NUMPY_INTS,
+    FakeRunner,
+    as_kind,
+    make_result,
+    make_trial,
+)
+from tunecore.trial import TrialStatus
+from tunecore.util import plain
+
 MISSING = "missing"  # the metric key is left out of the result
 #: Fields of an exploit record that differ from run to run (wall-clock times).
 CLOCK_FIELDS = ("timestamp", "source_checkpoint_timestamp")
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-
-
-def as_kind(kind, x: float):
-    """``x`` as a ``kind`` number (ints rounded and clipped to the dtype's range)."""
-    if kind == "0-d":
-        return np.array(np.float32(x))
-    if kind is int or kind in NUMPY_INTS:
-        info = np.iinfo(kind) if kind is not int else None
-        n = int(round(x))
-        return kind(n if info is None else min(int(info.max), max(int(info.min), n)))
-    return kind(x)
-
-
-def python_value(value):
-    """The Python number a numpy scalar or 0-d array holds."""
-    if isinstance(value, np.ndarray):
-        value = value[()]
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def make_pbt(**kw):
@@ -67,7 +55,7 @@ def strict_json(value) -> str:
 
 
 def result(t, metric):
-    out = {"training_iteration": t, "time_total_s": float(python_value(t))}
+    out = {"training_iteration": t, "time_total_s": float(plain(t))}
     if not (isinstance(metric, str) and metric == MISSING):
         out["episode_reward_mean"] = metric
     return out
@@ -97,7 +85,7 @@ def drive(pbt, rounds, config_of, metric_of, time_of):
        lr_kind=st.sampled_from(NUMPY_FLOATS + ("0-d",)), width_kind=st.sampled_from(NUMPY_INTS))
 def test_pbt_decides_and_explores_on_numpy_numbers_as_on_python_ones(rounds, kind, time_kind, lr_kind, width_kind):
     runs = []
-    for convert in (as_kind, lambda k, x: python_value(as_kind(k, x))):
+    for convert in (as_kind, lambda k, x: plain(as_kind(k, x))):
         pbt = make_pbt()
         runner, exploits = drive(
             pbt, rounds,
@@ -111,7 +99,7 @@ def test_pbt_decides_and_explores_on_numpy_numbers_as_on_python_ones(rounds, kin
     assert numpy_run == python_run
     for _, _, config, _, record in numpy_run[2]:
         assert type(config["lr"]) is float and type(config["width"]) is int
-        assert type(record["time"]) is type(python_value(as_kind(time_kind, 2)))
+        assert type(record["time"]) is type(plain(as_kind(time_kind, 2)))
 
 
 def metrics():
@@ -123,7 +111,7 @@ def metrics():
 
 def score(value) -> float:
     """How PBT in mode max must score ``value``: NaN below everything, non-numbers not at all (None)."""
-    value = python_value(value)
+    value = plain(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return -math.inf if value != value else float(value)
@@ -236,7 +224,7 @@ def test_explore_perturbs_numpy_numbers_as_the_python_numbers_they_hold(kind, x,
     ops: dict = {}
     new = explore({"v": old}, {"v": lambda: -1.0}, 0.0, None, random.Random(seed), ops)
     reference_ops: dict = {}
-    reference = explore({"v": python_value(old)}, {"v": lambda: -1.0}, 0.0, None, random.Random(seed),
+    reference = explore({"v": plain(old)}, {"v": lambda: -1.0}, 0.0, None, random.Random(seed),
                         reference_ops)
     assert ops == reference_ops and ops["v"] in ("*1.2", "*0.8")  # perturbed, not resampled
     assert new == reference and type(new["v"]) is type(reference["v"])

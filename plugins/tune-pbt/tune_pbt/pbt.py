@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 from tunecore.errors import TuneError
 from tunecore.schedulers import Decision, SchedulerContext, TrialScheduler
 from tunecore.trial import Checkpoint, Trial, TrialStatus
-from tunecore.util import dumps, from_jsonable, is_number, plain, to_jsonable
+from tunecore.util import as_float, dumps, from_jsonable, plain, to_jsonable
 
 from tune_pbt.explore import explore, format_vars, mutated_values, normalize_mutations, validate_mutations
 
@@ -163,7 +163,7 @@ class PopulationBasedTraining(TrialScheduler):
             return Decision.CONTINUE
         if t - state.last_perturbation_time < self._perturbation_interval:
             return Decision.CONTINUE  # not a perturbation point: no checkpoint overhead
-        score = self._score(result)
+        score = self.score(result)  # None when not a number, -inf for NaN
         if score is None:
             if not self._warned_metric:
                 print(f"PopulationBasedTraining: metric {self.metric!r} is not a number in the result of "
@@ -265,17 +265,6 @@ class PopulationBasedTraining(TrialScheduler):
         }
 
     # -- internals ------------------------------------------------------------------
-    def _score(self, result: dict) -> Optional[float]:
-        """The result's score, larger is better: ``-inf`` for NaN, None when missing or not a number."""
-        try:
-            score = self.score(result)
-        except (ArithmeticError, TypeError, ValueError):  # a value float() refuses
-            return None
-        if score is None:
-            return None
-        score = float(score)
-        return -math.inf if score != score else score
-
     def _state(self, trial: Trial) -> _TrialState:
         state = self._trial_state.get(trial.trial_id)
         if state is None:  # added before a restore, or by a runner that skipped on_trial_add
@@ -368,14 +357,8 @@ def _is_real(value: Any) -> bool:
 
 def _time(value: Any) -> Optional[float]:
     """A ``time_attr`` value as a float (numpy numbers and 0-d arrays too); None if not a number or NaN."""
-    value = plain(value)
-    if not is_number(value):
-        return None
-    try:
-        value = float(value)
-    except OverflowError:  # an int beyond float's range
-        return math.inf if value > 0 else -math.inf
-    return None if value != value else value
+    number = as_float(value)
+    return None if number is None or number != number else number
 
 
 def _jsonable(value: Any) -> Any:
