@@ -18,7 +18,7 @@ def ray_session():
     """
     import ray
 
-    from tunecore.executor import ensure_ray
+    from tunecore.execution.ray_executor import ensure_ray
 
     ensure_ray(num_cpus=4, num_gpus=2)
     yield ray

@@ -17,7 +17,8 @@ import shutil
 import sys
 import tempfile
 import time
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any, Optional
 
 FRAMEWORKS = ("tunecore", "raytune")
 
@@ -119,7 +120,7 @@ def quiet() -> Iterator[None]:
 class Timer:
     """Wall-clock seconds of a ``with`` block."""
 
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:
         self.start = time.perf_counter()
         self.seconds = 0.0
         return self

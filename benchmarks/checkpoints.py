@@ -118,7 +118,8 @@ def run_tunecore(trials: int, iters: int, mb: float, folder: str) -> tuple[float
     import tunecore
     from tunecore.schedulers import FIFOScheduler, TrialScheduler
 
-    sched_cls = type("PauseFIFO", (_PauseEveryResult, FIFOScheduler), {"pauses": 0, "pause_decision": TrialScheduler.PAUSE})
+    sched_cls = type("PauseFIFO", (_PauseEveryResult, FIFOScheduler),
+                     {"pauses": 0, "pause_decision": TrialScheduler.PAUSE})
     spec = {"run": tunecore_trainable(), "config": {"mb": mb}, "num_samples": trials,
             "stop": {"training_iteration": iters}, "trial_resources": {"cpu": 1}, "local_dir": folder}
     with C.quiet(), C.Timer() as timer:

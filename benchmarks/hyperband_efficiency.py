@@ -148,7 +148,7 @@ class Simulation:
         trial.status = self.status("RUNNING")
         heapq.heappush(self.events, (self.now + self.configs[i].cost, i, trial))
 
-    def run(self) -> "Simulation":
+    def run(self) -> Simulation:
         for trial in self.trials:
             self.scheduler.on_trial_add(self, trial)
         while True:
@@ -203,9 +203,13 @@ class Simulation:
 
 
 # -- the schedulers under comparison ------------------------------------------------------
-def _ours(kind: str, max_t: int = MAX_T, **settings: Any) -> tuple[Callable[[], Any], Callable[[int], Any], Callable[[str], Any], bool]:
-    from tunecore.trial import Trial, TrialStatus
+# (build a scheduler, make a trial, a status by name, whether statuses are tunecore's)
+_Parts = tuple[Callable[[], Any], Callable[[int], Any], Callable[[str], Any], bool]
+
+
+def _ours(kind: str, max_t: int = MAX_T, **settings: Any) -> _Parts:
     from tune_hyperband import AsyncHyperBandScheduler, HyperBandScheduler
+    from tunecore.execution.trial import Trial, TrialStatus
 
     def build() -> Any:
         cls = AsyncHyperBandScheduler if kind == "asha" else HyperBandScheduler
@@ -217,7 +221,7 @@ def _ours(kind: str, max_t: int = MAX_T, **settings: Any) -> tuple[Callable[[], 
     return build, make_trial, lambda name: TrialStatus(name), True
 
 
-def _ray(kind: str, settings: str = "defaults", max_t: int = MAX_T, reduction_factor: int = 3) -> tuple[Callable[[], Any], Callable[[int], Any], Callable[[str], Any], bool]:
+def _ray(kind: str, settings: str = "defaults", max_t: int = MAX_T, reduction_factor: int = 3) -> _Parts:
     from ray.tune.schedulers import ASHAScheduler, HyperBandScheduler
 
     def build() -> Any:
@@ -291,8 +295,8 @@ def sensitivity(seeds: list[int], max_ts: tuple[int, ...] = (27, 81, 100, 200),
     for max_t in max_ts:
         for eta in etas:
             runs = run_all(seeds, {
-                "tunecore": lambda: _ours("hyperband", max_t=max_t, reduction_factor=eta),
-                "ray": lambda: _ray("hyperband", "defaults", max_t=max_t, reduction_factor=eta),
+                "tunecore": lambda m=max_t, e=eta: _ours("hyperband", max_t=m, reduction_factor=e),
+                "ray": lambda m=max_t, e=eta: _ray("hyperband", "defaults", max_t=m, reduction_factor=e),
             }, max_t=max_t)
             ours, theirs = aggregate(runs["tunecore"]), aggregate(runs["ray"])
             rows.append({"max_t": max_t, "eta": eta,
@@ -318,7 +322,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     variants: dict[str, Callable] = {
         "tunecore_asha": lambda: _ours("asha"),
         "tunecore_hyperband": lambda: _ours("hyperband"),
-        # the seed's ASHA defaults, for reference: first rung at 10, rf 3, three brackets
+        # the 2018 Tune's ASHA defaults, for reference: first rung at 10, rf 3, three brackets
         "tunecore_asha_seed_settings": lambda: _ours("asha", grace_period=10, reduction_factor=3, brackets=3),
     }
     try:

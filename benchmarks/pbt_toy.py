@@ -151,7 +151,8 @@ def main() -> None:
     import ray
 
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    out: dict = {"benchmark": "pbt_toy", "iterations": args.iterations, "gradient_steps": args.iterations * STEPS_PER_ITERATION,
+    out: dict = {"benchmark": "pbt_toy", "iterations": args.iterations,
+                 "gradient_steps": args.iterations * STEPS_PER_ITERATION,
                  "workers": 2, "runner": "tunecore TrialRunner on a local Ray"}
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(sys.stderr):
         if not ray.is_initialized():

@@ -22,7 +22,6 @@ import tempfile
 import time
 
 
-
 def _trainable():
     import tunecore as tune
 
@@ -37,7 +36,7 @@ def _timed_run(trials: int, num_cpus: int, local_dir: str) -> dict:
     import ray
 
     import tunecore as tune
-    from tunecore.runner import TrialRunner
+    from tunecore.execution.runner import TrialRunner
 
     spent = {"s": 0.0, "n": 0}
     original = TrialRunner.save_state
@@ -67,9 +66,9 @@ def _timed_run(trials: int, num_cpus: int, local_dir: str) -> dict:
 
 def _write_cost(n: int, local_dir: str) -> dict:
     """One write of an ``n``-trial state, finished-record cache warm vs cold (ms)."""
+    from tunecore.execution.state import ExperimentState
+    from tunecore.execution.trial import Trial, TrialStatus
     from tunecore.searchers import BasicVariantGenerator
-    from tunecore.state import ExperimentState
-    from tunecore.trial import Trial, TrialStatus
 
     exp_dir = os.path.join(local_dir, "micro")
     os.makedirs(exp_dir)

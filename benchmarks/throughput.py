@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> dict:
             # results the driver handled (the scheduler saw each), per second of the run
             figures[f"results_per_s_loggers_{suffix}"] = round(seen / wall, 1)
             figures[f"results_{suffix}"] = seen
-    figures["loggers"] = C.tunecore_default_loggers() if args.framework == "tunecore" else ["json", "csv", "tensorboard"]
+    ours = args.framework == "tunecore"
+    figures["loggers"] = C.tunecore_default_loggers() if ours else ["json", "csv", "tensorboard"]
     return C.emit("throughput", args.framework, figures,
                   {"trials": TRIALS, "results": args.results, "cpu_per_trial": CPU_PER_TRIAL,
                    "num_cpus": args.num_cpus})

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install tunecore, every in-repo plugin and the test dependencies, then run the whole suite.
+# Install tunecore, every in-repo plugin and the test dependencies, run ruff and mypy, then the whole suite.
 # Usage: bash scripts/test.sh [extra pytest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,10 +14,14 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
-python -m pip install -q -e ".[test]" \
+python -m pip install -q -e ".[test,lint]" \
   -e "plugins/tune-hyperband[test]" -e "plugins/tune-pbt[test]" \
   -e "plugins/tune-loggers[test]" -e "plugins/tune-optuna[test]"
 # ray installs a `tune` script of its own: reinstalling tunecore last makes ours win.
 python -m pip install -q --no-deps --force-reinstall -e .
+
+# lint and types first: a regression fails the run before the (longer) suite starts
+python -m ruff check .
+python -m mypy
 
 python -m pytest "$@"

@@ -1,4 +1,4 @@
-"""Checkpoints, pause/resume and recovery from failures (spec §10.5, §10.6)."""
+"""Checkpoints, pause/resume and recovery from failures."""
 
 from __future__ import annotations
 
@@ -7,15 +7,14 @@ import os
 import signal
 
 import pytest
+from trainables import Counter
 
 import tunecore as tune
 from tunecore import Experiment, run_experiments
 from tunecore.errors import TrialsDidNotComplete
+from tunecore.schedulers import FIFOScheduler
 from tunecore.trainable import Trainable
 from tunecore.trial import TrialStatus
-from tunecore.schedulers import FIFOScheduler
-
-from trainables import Counter
 
 
 def rows(trial):

@@ -10,15 +10,14 @@ import time
 
 import pytest
 from playwright.sync_api import expect
-
 from test_web_server_e2e import LiveExperiment, WebSlow
 from trainables import EndsAs
+
 import tunecore
 from tunecore.schedulers import FIFOScheduler
 from tunecore.testing import wait_for
 from tunecore.trial import TrialStatus
 from tunecore.web_server import DashboardServer
-
 
 tunecore.register_trainable("dash_slow", WebSlow)  # 0.1 s per iteration, reward grows with lr
 tunecore.register_trainable("dash_ends", EndsAs)  # config["role"] says how it ends
@@ -259,9 +258,11 @@ def test_every_ending_in_the_live_and_the_folder_view(ray_session, results_dir, 
         ids.update({t["config"]["role"]: t["id"] for t in infos})
         names = {t["config"]["role"]: t["name"] for t in infos}
         _login(page, f"http://127.0.0.1:{live.port}/", token)
+        def user_iteration() -> int:
+            return (live.client.get_trial(ids["user"])["trial_info"]["result"] or {}).get("training_iteration", 0)
+
         # a user stops "user" with its button
-        wait_for(lambda: (live.client.get_trial(ids["user"])["trial_info"]["result"] or {}).get("training_iteration", 0) >= 2,
-                 timeout=60, what="the user's trial to run")
+        wait_for(lambda: user_iteration() >= 2, timeout=60, what="the user's trial to run")
         page.click(f"button[data-stop='{ids['user']}']")
 
         def settled():
@@ -344,7 +345,8 @@ def _old_folder(folder: str) -> None:
         os.makedirs(logdir)
         with open(os.path.join(logdir, "result.json"), "w") as f:
             for i in range(1, last["training_iteration"] + 1):
-                f.write(json.dumps({"training_iteration": i, "acc": last["acc"] * i / last["training_iteration"]}) + "\n")
+                acc = last["acc"] * i / last["training_iteration"]
+                f.write(json.dumps({"training_iteration": i, "acc": acc}) + "\n")
         trials.append({"trial_id": tid, "trainable_name": "f", "experiment_tag": f"0_{tid}", "name": f"f_{tid}",
                        "config": {"lr": 0.1}, "status": status, "last_result": dict(last, done=True),
                        "logdir": logdir, "num_failures": int(status == "ERROR"), "stopping_criterion": criterion})

@@ -123,7 +123,8 @@ def test_trial_ending_from_records_status_or_results():
     # paused: by the scheduler when its last pause is where the trial stands, else by something else
     assert how("PAUSED", [pause], last={"training_iteration": 2}) == ("paused", 2, False, 0)
     assert trial_ending("PAUSED", [pause], {"training_iteration": 5})["scheduler"] is None
-    assert ending_label(trial_ending("TERMINATED", [stopped]), exploits=2) == "stopped by MedianStoppingRule @4, exploited x2"
+    label = ending_label(trial_ending("TERMINATED", [stopped]), exploits=2)
+    assert label == "stopped by MedianStoppingRule @4, exploited x2"
     assert ending_label(trial_ending("TERMINATED", [], last, crit)) == "stopped early? @7 (inferred)"
     assert ending_label(None) == "-"
 

@@ -8,8 +8,7 @@ import pytest
 from tunecore.loggers import Logger
 from tunecore.schedulers import FIFOScheduler, TrialScheduler
 from tunecore.syncers.local import LocalSyncer
-from tunecore.testing import (FakeRunner, LoggerContract, SchedulerContract, SyncerContract,
-                              make_result, make_trial)
+from tunecore.testing import FakeRunner, LoggerContract, SchedulerContract, SyncerContract, make_result, make_trial
 from tunecore.trial import TrialStatus
 
 

@@ -14,9 +14,9 @@ import os
 import shutil
 import subprocess
 import sys
-import tomllib
 
 import pytest
+import tomllib
 
 import tunecore
 from tunecore import plugins as P
@@ -38,7 +38,7 @@ def install_distribution(source: str, target: str) -> None:
             shutil.copytree(os.path.join(source, entry), os.path.join(target, entry))
     info = os.path.join(target, f"{name.replace('-', '_')}-{version}.dist-info")
     os.makedirs(info)
-    metadata = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    metadata = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     metadata += [f"Requires-Dist: {req}" for req in project.get("dependencies", [])]
     with open(os.path.join(info, "METADATA"), "w") as f:
         f.write("\n".join(metadata) + "\n")

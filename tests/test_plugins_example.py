@@ -8,9 +8,9 @@ import os
 import sys
 
 import pytest
+from test_plugins_discovery import install_distribution  # noqa: E402  (sibling test module)
 
 from tunecore.testing import SchedulerContract
-from test_plugins_discovery import install_distribution  # noqa: E402  (sibling test module)
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                        "examples", "third_party_plugin")

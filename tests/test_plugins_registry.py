@@ -8,7 +8,7 @@ import pytest
 
 import tunecore
 from tunecore import _builtins
-from tunecore.errors import PluginError, TuneError
+from tunecore.errors import TuneError
 from tunecore.loggers import Logger
 from tunecore.plugins import BUILTIN, PluginManager
 from tunecore.schedulers import FIFOScheduler, MedianStoppingRule, TrialScheduler

@@ -6,13 +6,12 @@ import json
 import os
 
 import pytest
+from trainables import Counter, LegacySetup
 
 import tunecore as tune
 from tunecore import Experiment, TuneError, run_experiments
 from tunecore.errors import TrialsDidNotComplete
 from tunecore.trial import TrialStatus
-
-from trainables import Counter, LegacySetup
 
 
 def train_func(config, reporter):
@@ -37,7 +36,7 @@ def test_guide_dict_spec_runs_grid_and_writes_results(ray_session, results_dir):
             "max_failures": 2,
         }
     }, verbose=False)
-    # spec §7.2: the first path in sorted order ("iters") changes fastest
+    # the first path in sorted order ("iters") changes fastest
     assert [str(t) for t in trials] == ["train_func_0_iters=3,lr=0.2", "train_func_1_iters=4,lr=0.2",
                                         "train_func_2_iters=3,lr=0.4", "train_func_3_iters=4,lr=0.4"]
     for t in trials:
@@ -137,15 +136,17 @@ def test_bad_input_fails_before_any_trial_starts(ray_session, results_dir, spec,
         run_experiments({"bad": spec}, verbose=False)
     assert message in str(info.value)
     exp_dir = os.path.join(results_dir, "bad")
-    assert not os.path.exists(exp_dir) or not [d for d in os.listdir(exp_dir) if os.path.isdir(os.path.join(exp_dir, d))]
+    assert not os.path.exists(exp_dir) or not [
+        d for d in os.listdir(exp_dir) if os.path.isdir(os.path.join(exp_dir, d))]
 
 
 def test_unknown_scheduler_name_hints_distribution(ray_session, results_dir):
-    with pytest.raises(TuneError, match="pip install tune-pbt") if "pbt" not in __import__(
-            "tunecore.plugins", fromlist=["x"]).get_plugin_manager().schedulers else pytest.raises(TuneError, match="Unknown scheduler 'nosuch'"):
-        run_experiments({"x": {"run": Counter, "local_dir": results_dir}},
-                        scheduler="pbt" if "pbt" not in __import__("tunecore.plugins", fromlist=["x"]).get_plugin_manager().schedulers else "nosuch",
-                        verbose=False)
+    from tunecore.plugins import get_plugin_manager
+
+    pbt_missing = "pbt" not in get_plugin_manager().schedulers
+    name, message = ("pbt", "pip install tune-pbt") if pbt_missing else ("nosuch", "Unknown scheduler 'nosuch'")
+    with pytest.raises(TuneError, match=message):
+        run_experiments({"x": {"run": Counter, "local_dir": results_dir}}, scheduler=name, verbose=False)
 
 
 def test_accepts_experiment_list_and_registered_name(ray_session, results_dir):
@@ -257,9 +258,10 @@ def test_each_way_a_trial_ends_is_recorded_once(ray_session, results_dir):
     """One ``{"event": "ended"}`` record per trial, in ``trial.events`` and in ``events.jsonl``: its
     stop criterion met, the trainable done or returned, the scheduler's STOP decision, the scheduler
     stopping a paused trial, an error."""
+    from trainables import EndsAs
+
     from tunecore.schedulers import FIFOScheduler
     from tunecore.util import read_json_lines
-    from trainables import EndsAs
 
     class EveryEnding(FIFOScheduler):
         """Pauses "pause" at 1 and later stops it (a request, like HyperBand's); stops "sched" when

@@ -222,7 +222,8 @@ def test_unknown_keys_say_what_was_meant():
 # -- tune schema -------------------------------------------------------------------------------
 
 def test_tune_schema_prints_the_table_as_json_schema(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "tunecore", "schema"], capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run([sys.executable, "-m", "tunecore", "schema"],
+                          capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     schema = json.loads(proc.stdout)
     assert schema == S.spec_file_schema()

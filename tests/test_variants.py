@@ -1,4 +1,4 @@
-"""Variant generation: grids, lambdas, eval, nested forms, tags (spec §7 and §18)."""
+"""Variant generation: grids, lambdas, eval, nested forms, tags."""
 
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ class LoopRunner:
 
     def __init__(self, trials: list[Trial], paused: bool = False) -> None:
         self._trials = list(trials)
-        self._queue: "queue.Queue" = queue.Queue()
+        self._queue: queue.Queue = queue.Queue()
         self.changed_on: set[str] = set()
         self.paused = threading.Event()
         if paused:
@@ -133,7 +133,7 @@ def _raw(server: TuneServer, method: str, path: str, body: bytes | None = None,
 
 
 def test_reference_scenario_list_add_stop(served):
-    """Spec §15.2, REST form: 2 trials listed, one added makes 3, a stop is carried out by the loop."""
+    """The REST API: 2 trials listed, one added makes 3, a stop is carried out by the loop."""
     runner, server = served
     client = TuneClient(server.address, token=server.token)
     trials = client.get_all_trials()["trials"]

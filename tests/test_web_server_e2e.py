@@ -1,5 +1,5 @@
 """The experiment server end to end: ``run_experiments(with_server=True)`` in a thread, driven
-over real sockets by ``TuneClient`` (spec §15.2, adapted), plus a fuzz of the live API."""
+over real sockets by ``TuneClient``, plus a fuzz of the live API."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 import tunecore
 from tunecore.errors import TuneManagerError
-from tunecore.web_server import TuneClient
 from tunecore.testing import wait_for
+from tunecore.web_server import TuneClient
 
 
 class WebSlow(tunecore.Trainable):

@@ -20,7 +20,8 @@ class Counter(StepTrainable):
         self.step += 1
         if self.config.get("sleep"):
             time.sleep(self.config["sleep"])
-        if self.config.get("fail_at") == self.step and not os.path.exists(self.config.get("fail_marker", "/nonexistent")):
+        marker = self.config.get("fail_marker", "/nonexistent")
+        if self.config.get("fail_at") == self.step and not os.path.exists(marker):
             if self.config.get("fail_marker"):
                 open(self.config["fail_marker"], "w").close()
             raise RuntimeError(f"planned failure at step {self.step}")
@@ -58,5 +59,6 @@ class EndsAs(StepTrainable):
         role = self.config["role"]
         if role == "error" and self.step == 2:
             raise RuntimeError("planned failure at step 2")
-        return {"score": self.step * self.config.get("lr", 1.0), "goal": int(self.step >= self.GOAL_AT.get(role, 1 << 30)),
+        return {"score": self.step * self.config.get("lr", 1.0),
+                "goal": int(self.step >= self.GOAL_AT.get(role, 1 << 30)),
                 "done": role == "returned" and self.step >= 3}

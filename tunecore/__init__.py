@@ -1,18 +1,18 @@
 """tunecore: hyperparameter tuning on Ray. ``import tunecore as tune`` reads like the guide."""
 
 from tunecore._version import __version__
+from tunecore.analysis import Analysis
 from tunecore.errors import TrialError, TuneError
 from tunecore.experiment import Experiment
 from tunecore.hookspecs import hookimpl
-from tunecore.registry import register_trainable
-from tunecore.trainable import Trainable
-from tunecore.tune import run, run_experiments
-from tunecore.analysis import Analysis
-from tunecore.util import get_pinned_object, pin_in_object_store
+from tunecore.search.sample import choice, loguniform, quniform, randint, randn, sample_from, uniform
 
 # --- search space (owned by tunecore/variants.py and tunecore/sample.py) ---
-from tunecore.variants import function, grid_search
-from tunecore.sample import choice, loguniform, quniform, randint, randn, sample_from, uniform
+from tunecore.search.variants import function, grid_search
+from tunecore.trainables.registry import register_trainable
+from tunecore.trainables.trainable import Trainable
+from tunecore.tune import run, run_experiments
+from tunecore.util import get_pinned_object, pin_in_object_store
 
 __all__ = [
     "Analysis",

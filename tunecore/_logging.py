@@ -12,7 +12,7 @@ logging setup. To route them through your own logging configuration instead::
 
 ``verbose=0`` shows warnings and errors only; ``verbose`` 1 and 2 also show information
 (resuming, recovering a trial, an interrupted run). The status table and the result dumps
-are printed by :class:`tunecore.status.ProgressPrinter`, not logged.
+are printed by :class:`tunecore.execution.status.ProgressPrinter`, not logged.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 ROOT = "tunecore"
 
@@ -41,7 +42,7 @@ class _Stderr(logging.StreamHandler):
         super().__init__()
         self.setFormatter(_Format())
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 

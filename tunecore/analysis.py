@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 from tunecore import result as R
 from tunecore.errors import TuneError
-from tunecore.state import load_experiment_state
+from tunecore.execution.state import load_experiment_state
 from tunecore.util import as_float, flatten_dict, from_jsonable, read_json_lines
 
 
@@ -53,6 +53,7 @@ class Analysis:
                             "~/ray_results/my_experiment")
         self.experiment_dir = experiment_dir
         self.trials: list[TrialRecord] = []
+        self.trials_run: list = []  # the live Trial objects, when tune.run made this Analysis
         state = load_experiment_state(experiment_dir)
         if state is not None:
             for rec in state["trials"]:
@@ -90,17 +91,17 @@ class Analysis:
             values = [(trial.last_result or {}).get(metric)]
         else:
             values = [r.get(metric) for r in trial.results()]
-        values = [v for v in map(as_float, values) if v is not None and not math.isnan(v)]
-        if not values:
+        floats = [v for v in map(as_float, values) if v is not None and not math.isnan(v)]
+        if not floats:
             return None
-        return values[-1] if scope == "last" else (max(values) if scope == "max" else min(values))
+        return floats[-1] if scope == "last" else (max(floats) if scope == "max" else min(floats))
 
     def get_best_trial(self, metric: str, mode: str = "max", scope: str = "last") -> Optional[TrialRecord]:
         """The trial with the best ``metric`` (``scope``: ``last`` result, or ``max``/``min`` over all)."""
         if mode not in ("min", "max"):
             raise TuneError(f"mode must be 'min' or 'max', but got mode={mode!r}")
-        scored = [(self._value(t, metric, scope), t) for t in self.trials]
-        scored = [(v, t) for v, t in scored if v is not None]
+        values = [(self._value(t, metric, scope), t) for t in self.trials]
+        scored = [(v, t) for v, t in values if v is not None]
         if not scored:
             return None
         return (max if mode == "max" else min)(scored, key=lambda vt: vt[0])[1]

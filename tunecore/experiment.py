@@ -10,8 +10,8 @@ from typing import Any, Optional
 from tunecore import result as R
 from tunecore import spec as _spec
 from tunecore.errors import TuneError
-from tunecore.registry import trainable_name
-from tunecore.trial import Resources, Trial
+from tunecore.execution.trial import Resources, Trial
+from tunecore.trainables.registry import trainable_name
 
 #: Every key an experiment spec may have, with its default (from the table in tunecore.spec).
 SPEC_DEFAULTS: dict[str, Any] = _spec.spec_defaults()
@@ -28,7 +28,7 @@ class Experiment:
     """One named experiment: a trainable, a search space, stopping rules and resources.
 
     Args mirror the spec keys, which ``tunecore.spec.SPEC_FIELDS`` defines (``tune schema``
-    prints them); ``repeat`` is the seed's name for ``num_samples``, and ``None`` means a key's
+    prints them); ``repeat`` is the 2018 Tune's name for ``num_samples``, and ``None`` means a key's
     default. ``run`` is a registered name, a function ``f(config, reporter)`` or a Trainable
     subclass (functions and classes are registered under their ``__name__``).
     """
@@ -83,7 +83,7 @@ class Experiment:
         return os.path.join(self.spec["local_dir"], self.name)
 
     @classmethod
-    def from_json(cls, name: str, spec: Any) -> "Experiment":
+    def from_json(cls, name: str, spec: Any) -> Experiment:
         """Build from the dict form ``{run, stop, config, ...}`` (the caller's dict is not changed)."""
         if not isinstance(spec, dict):
             raise TuneError(f"Experiment {name!r}: the spec must be a dict of experiment keys, but got {spec!r}")
@@ -137,7 +137,7 @@ def create_trial_from_spec(spec: dict, experiment: Experiment, experiment_tag: s
     run = spec["run"]
     if not isinstance(run, str):
         run = trainable_name(run)
-    from tunecore.registry import get_trainable_cls
+    from tunecore.trainables.registry import get_trainable_cls
 
     trainable_cls = get_trainable_cls(run)
     config = spec.get("config") or {}

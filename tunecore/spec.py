@@ -20,7 +20,7 @@ file, which ``tune schema`` prints for editors.
 A value ``None`` (``null`` in JSON/YAML), like a key left out, means the key's default.
 Where a key may be *searched*, its value may also be unresolved: ``{"grid_search": [...]}``
 (each value is checked like a plain one), ``{"eval": "<python expression>"}``, a sample
-domain such as ``{"uniform": [0, 1]}`` (see :mod:`tunecore.sample`), or in Python a lambda
+domain such as ``{"uniform": [0, 1]}`` (see :mod:`tunecore.search.sample`), or in Python a lambda
 or ``tune.uniform(0, 1)``. Keys read once for the whole experiment (``num_samples``,
 ``local_dir``...) may not be searched; the table says why.
 """
@@ -35,9 +35,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from tunecore import sample
-from tunecore._resolve import EVAL_KEY, GRID_KEY, is_unresolved
 from tunecore.errors import TuneError
+from tunecore.search import sample
+from tunecore.search.resolve import EVAL_KEY, GRID_KEY, is_unresolved
 
 __all__ = [
     "SpecField",
@@ -219,7 +219,7 @@ def _check_stop(value: Any, path: str, name: str) -> None:
 
 
 def _check_resources(value: Any, path: str, name: str) -> None:
-    from tunecore.trial import Resources
+    from tunecore.execution.trial import Resources
 
     if not isinstance(value, dict):
         Resources.from_json(value)  # raises with the accepted form
@@ -232,7 +232,7 @@ def _check_resources(value: Any, path: str, name: str) -> None:
 
 
 def _check_searched_amount(value: Any, path: str, key: str) -> None:
-    from tunecore.trial import Resources
+    from tunecore.execution.trial import Resources
 
     def item(v: Any, suffix: str) -> None:
         if is_unresolved(v):

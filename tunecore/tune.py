@@ -1,12 +1,12 @@
-"""``run_experiments`` and ``tune.run``: the seed-era fronts on :class:`ExperimentRun`."""
+"""``run_experiments`` and ``tune.run``: the 2018 Tune-era fronts on :class:`ExperimentRun`."""
 
 from __future__ import annotations
 
 from typing import Any, Optional, Union
 
 from tunecore.execution.lifecycle import ExperimentRun
+from tunecore.execution.trial import Trial
 from tunecore.experiment import Experiment
-from tunecore.trial import Trial
 
 
 def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: Any = None,
@@ -38,7 +38,7 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
         reuse_actors: keep worker processes between trials with the same resources.
         num_cpus, num_gpus: size of a local Ray started here.
         printer: what prints the status table and results, an object with the methods of
-            ``tunecore.status.ProgressPrinter`` (default: one at ``verbose``). Whatever it
+            ``tunecore.execution.status.ProgressPrinter`` (default: one at ``verbose``). Whatever it
             raises is reported once and skipped; the trials go on.
     """
     return ExperimentRun(
@@ -61,7 +61,7 @@ def run(run_or_experiment: Any, name: Optional[str] = None, *, stop: Any = None,
     (``scheduler``, ``search_alg``, ``metric``, ``mode``, ``resume``, ``verbose``...).
     """
     from tunecore.analysis import Analysis
-    from tunecore.registry import trainable_name
+    from tunecore.trainables.registry import trainable_name
 
     if isinstance(run_or_experiment, Experiment):
         experiment = run_or_experiment

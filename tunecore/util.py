@@ -213,7 +213,7 @@ def pin_in_object_store(obj: Any) -> str:
     """
     import ray
 
-    from tunecore.executor import ensure_ray
+    from tunecore.execution.ray_executor import ensure_ray
 
     ensure_ray()
     ref = ray.put(obj)

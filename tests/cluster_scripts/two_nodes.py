@@ -1,7 +1,6 @@
 """Run an experiment on a 2-node ray.cluster_utils.Cluster; print where each trial ran (JSON)."""
 
 import json
-import os
 import sys
 import time
 

@@ -15,8 +15,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import tunecore as tune  # noqa: E402
 from fault_trainables import Steps  # noqa: E402
+
+import tunecore as tune  # noqa: E402
 
 
 def main() -> None:
@@ -62,7 +63,8 @@ def main() -> None:
     try:
         trials = tune.run_experiments(
             {"nodes": {"run": "Steps", "local_dir": local_dir, "checkpoint_freq": 1, "max_failures": 3,
-                       "config": {"iters": 20, "sleep": 0.1, "marker_dir": markers, "i": tune.grid_search(list(range(4)))}}},
+                       "config": {"iters": 20, "sleep": 0.1, "marker_dir": markers,
+                                  "i": tune.grid_search(list(range(4)))}}},
             verbose=0, raise_on_failed_trial=False)
         out = {"removed_node": worker.node_id, "removed": removed, "trials": {}}
         for t in trials:

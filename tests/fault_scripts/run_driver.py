@@ -16,8 +16,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import tunecore as tune  # noqa: E402
 from fault_trainables import Steps  # noqa: E402
+
+import tunecore as tune  # noqa: E402
 
 
 def main() -> None:

@@ -10,9 +10,8 @@ import pytest
 from tunecore import run_experiments
 from tunecore.loggers import JsonLogger, Logger
 from tunecore.loggers.json import trim_results
-from tunecore.testing import make_result, make_trial
+from tunecore.testing import FailsOnce, make_result, make_trial
 from tunecore.trial import TrialStatus
-from tunecore.testing import FailsOnce
 
 
 def iterations(logdir) -> list[int]:

@@ -1,4 +1,4 @@
-"""MedianStoppingRule against the reference expectations of spec §11.3."""
+"""MedianStoppingRule against the reference expectations"""
 
 import pytest
 

@@ -9,8 +9,7 @@ import pytest
 
 from tunecore import TuneError, _builtins, hookimpl
 from tunecore.plugins import PluginManager
-from tunecore.syncers import (LocalSyncer, SyncManager, Syncer, SyncStats, remote_uri_for, scheme_of,
-                              validate_upload_dir)
+from tunecore.syncers import LocalSyncer, Syncer, SyncManager, SyncStats, remote_uri_for, scheme_of, validate_upload_dir
 from tunecore.testing import wait_for
 
 

@@ -1,5 +1,5 @@
-"""The ``tune`` command's built-in sub-commands, each added through a ``CommandRegistry``."""
+"""Old home of the ``tune`` sub-commands, now in :mod:`tunecore.cli`; this import path keeps working."""
 
-from tunecore.commands.plugins_cmd import add_plugins_command
+from tunecore.cli.plugins_cmd import add_plugins_command
 
 __all__ = ["add_plugins_command"]

@@ -1,7 +1,7 @@
 """The runner's side of ``SchedulerContext``: what a scheduler sees of the runner.
 
-Belongs to the runner (:class:`tunecore.runner.TrialRunner` makes one); requests are
-queued through the runner's public :meth:`~tunecore.runner.TrialRunner.queue_request` and
+Belongs to the runner (:class:`tunecore.execution.runner.TrialRunner` makes one); requests are
+queued through the runner's public :meth:`~tunecore.execution.runner.TrialRunner.queue_request` and
 carried out by its loop once the scheduler's callback has returned.
 """
 
@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
-from tunecore.trial import Checkpoint, Trial
+from tunecore.execution.trial import Checkpoint, Trial
 
 if TYPE_CHECKING:  # pragma: no cover
     from tunecore.execution.executor import TrialExecutor
-    from tunecore.runner import TrialRunner
+    from tunecore.execution.runner import TrialRunner
 
 
 class RunnerContext:
     """The scheduler's view of the runner (see ``SchedulerContext``): requests are queued."""
 
-    def __init__(self, runner: "TrialRunner") -> None:
+    def __init__(self, runner: TrialRunner) -> None:
         self._runner = runner
 
     def get_trials(self) -> list[Trial]:
@@ -43,5 +43,5 @@ class RunnerContext:
 
     # seed-era access used by old schedulers
     @property
-    def trial_executor(self) -> "TrialExecutor":
+    def trial_executor(self) -> TrialExecutor:
         return self._runner.trial_executor

@@ -1,8 +1,8 @@
 """``TrialExecutor``: what the runner needs of whatever runs trials.
 
-The :class:`~tunecore.runner.TrialRunner` (and, through it, the scheduler context and
+The :class:`~tunecore.execution.runner.TrialRunner` (and, through it, the scheduler context and
 :class:`~tunecore.execution.lifecycle.ExperimentRun`) use an executor only through these
-methods. Two implementations keep the contract: :class:`tunecore.executor.RayTrialExecutor`
+methods. Two implementations keep the contract: :class:`tunecore.execution.ray_executor.RayTrialExecutor`
 (trials as Ray actors, the default) and :class:`tunecore.testing.InProcessExecutor` (trials
 in the driver process, for tests of the runner without Ray).
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Optional, Protocol, runtime_checkable
 
-from tunecore.trial import Checkpoint, Resources, Trial
+from tunecore.execution.trial import Checkpoint, Resources, Trial
 
 #: One item of :meth:`TrialExecutor.wait`: ``(trial, (results, finished), None)`` when the
 #: trial's trainable produced results, ``(trial, None, error)`` when it failed.

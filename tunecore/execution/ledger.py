@@ -1,6 +1,6 @@
 """The resource ledger every executor keeps: what the cluster has, what running trials hold.
 
-:class:`ResourceLedger` is the shared base of :class:`tunecore.executor.RayTrialExecutor`
+:class:`ResourceLedger` is the shared base of :class:`tunecore.execution.ray_executor.RayTrialExecutor`
 (which reads the cluster's size from Ray) and :class:`tunecore.testing.InProcessExecutor`
 (a fixed size given to it). It never needs Ray.
 """
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from tunecore._logging import get_logger
 from tunecore.errors import TuneError
-from tunecore.trial import Resources, Trial
+from tunecore.execution.trial import Resources, Trial
 
-log = get_logger(__name__)
+log = get_logger("tunecore.ledger")  # a stable name, whatever the module path
 
 
 @dataclass
@@ -66,11 +66,11 @@ class ResourceLedger:
         """
         if self.queue_trials or self.fits_cluster(trial.resources):
             return
-        from tunecore.registry import get_trainable_cls
+        from tunecore.trainables.registry import get_trainable_cls
 
         helptext = ""
         try:
-            helptext = get_trainable_cls(trial.trainable_name).resource_help(trial.config) or ""  # type: ignore[attr-defined]
+            helptext = get_trainable_cls(trial.trainable_name).resource_help(trial.config) or ""
         except Exception:
             pass
         c = self._cluster

@@ -16,18 +16,19 @@ import signal
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Optional
 
 from tunecore._logging import get_logger, verbosity
 from tunecore.errors import TrialsDidNotComplete, TuneError
+from tunecore.execution.state import ExperimentState
+from tunecore.execution.trial import Trial, TrialStatus
 from tunecore.experiment import Experiment, convert_to_experiment_list
-from tunecore.state import ExperimentState
-from tunecore.trial import Trial, TrialStatus
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tunecore.runner import TrialRunner
+    from tunecore.execution.runner import TrialRunner
 
-log = get_logger(__name__)
+log = get_logger("tunecore.lifecycle")  # a stable name, whatever the module path
 
 #: Seconds the closing upload of all experiments may take together (1 s after a second Ctrl-C).
 FINAL_SYNC_BUDGET = 120.0
@@ -55,8 +56,8 @@ def _literal_runs(experiment: Experiment) -> list[str]:
 
 def validate_run(experiments: Sequence[Experiment], scheduler: Any, pm: Any) -> None:
     """What can only be checked with the scheduler and the plugins known (before any trial starts)."""
-    from tunecore.registry import get_trainable_cls
-    from tunecore.trainable import is_function_trainable
+    from tunecore.trainables.registry import get_trainable_cls
+    from tunecore.trainables.trainable import is_function_trainable
 
     for exp in experiments:
         for run in _literal_runs(exp):
@@ -99,8 +100,8 @@ class ExperimentRun:
                  resume: bool = False, raise_on_failed_trial: bool = True, address: Optional[str] = None,
                  metric: Optional[str] = None, mode: Optional[str] = None, reuse_actors: bool = True,
                  num_cpus: Optional[int] = None, num_gpus: Optional[int] = None, printer: Any = None) -> None:
+        from tunecore.execution.status import ProgressPrinter
         from tunecore.plugins import get_plugin_manager
-        from tunecore.status import ProgressPrinter
 
         self.verbosity = 2 if verbose is True else (0 if verbose is False else int(verbose))
         self.plugins = get_plugin_manager()
@@ -112,11 +113,11 @@ class ExperimentRun:
         self.raise_on_failed_trial = raise_on_failed_trial
         self.with_server, self.server_port, self.server_host = with_server, server_port, server_host
         self.queue_trials, self.reuse_actors = queue_trials, reuse_actors
-        self.ray_options = {"address": address, "num_cpus": num_cpus, "num_gpus": num_gpus}
+        self.ray_options: dict[str, Any] = {"address": address, "num_cpus": num_cpus, "num_gpus": num_gpus}
         self._executor = trial_executor
         self.printer = printer or ProgressPrinter(verbose=self.verbosity)
         self.state = ExperimentState(self.experiments)
-        self.runner: Optional["TrialRunner"] = None
+        self.runner: Optional[TrialRunner] = None
         self._interrupts = 0
 
     # -- the run ---------------------------------------------------------------------------
@@ -161,9 +162,9 @@ class ExperimentRun:
             raise TrialsDidNotComplete(failed)
         return trials
 
-    def _build_runner(self) -> "TrialRunner":
-        from tunecore.executor import RayTrialExecutor, ensure_ray
-        from tunecore.runner import TrialRunner
+    def _build_runner(self) -> TrialRunner:
+        from tunecore.execution.ray_executor import RayTrialExecutor, ensure_ray
+        from tunecore.execution.runner import TrialRunner
 
         ensure_ray(**self.ray_options)
         executor = self._executor or RayTrialExecutor(queue_trials=self.queue_trials,
@@ -181,7 +182,7 @@ class ExperimentRun:
 
     # -- what runs beside the loop ------------------------------------------------------------
     @contextlib.contextmanager
-    def _services(self, runner: "TrialRunner") -> Iterator[None]:
+    def _services(self, runner: TrialRunner) -> Iterator[None]:
         """Syncers and the server for the loop's life; afterwards everything cleaned up."""
         server = None
         try:
@@ -194,7 +195,7 @@ class ExperimentRun:
                     manager.start()
                     runner.sync_managers.append(manager)
             if self.with_server:
-                from tunecore.web_server import TuneServer
+                from tunecore.web.server import TuneServer
 
                 server = TuneServer(runner, port=self.server_port, host=self.server_host,
                                     experiment_dir=runner.experiment_dirs[0] if runner.experiment_dirs else None)
@@ -203,7 +204,7 @@ class ExperimentRun:
         finally:
             self._cleanup(runner, server)
 
-    def _cleanup(self, runner: "TrialRunner", server: Any) -> None:
+    def _cleanup(self, runner: TrialRunner, server: Any) -> None:
         try:
             runner.save_state()
         except Exception as exc:  # pragma: no cover - disk full etc.
@@ -219,7 +220,7 @@ class ExperimentRun:
         runner.close()
 
     @contextlib.contextmanager
-    def _sigint(self, runner: "TrialRunner") -> Iterator[None]:
+    def _sigint(self, runner: TrialRunner) -> Iterator[None]:
         """The first Ctrl-C asks the loop to wind down (trials stopped, state saved, the resume
         command printed); the second exits at once. The handler never touches the runner's state."""
         def on_sigint(signum: int, frame: Any) -> None:

@@ -1,6 +1,6 @@
 """The body of a trial's worker: hosts one trainable at a time and calls only its public methods.
 
-:class:`tunecore.executor.RayTrialExecutor` runs it as a Ray actor (one process, trials one
+:class:`tunecore.execution.ray_executor.RayTrialExecutor` runs it as a Ray actor (one process, trials one
 after another); :class:`tunecore.testing.InProcessExecutor` runs the very same body in the
 driver process, with ``own_process=False``.
 """
@@ -13,7 +13,7 @@ import traceback
 from typing import Any, Optional
 
 from tunecore.errors import TrialError
-from tunecore.trial import Checkpoint
+from tunecore.execution.trial import Checkpoint
 
 
 class _Worker:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 import contextlib
+import time
+from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tunecore.trial import Trial
+    from tunecore.execution.trial import Trial
 
 #: The iteration the trial whose loggers are being built restarts from (see Logger.restoring).
 _RESTORE_POINT: ContextVar[Optional[int]] = ContextVar("tunecore_logger_restore_point", default=None)
@@ -48,7 +48,7 @@ class Logger:
     restore_iteration: Optional[int] = None
     restarting: bool = False
 
-    def __init__(self, config: dict, logdir: str, trial: Optional["Trial"] = None) -> None:
+    def __init__(self, config: dict, logdir: str, trial: Optional[Trial] = None) -> None:
         self.config = config
         self.logdir = logdir
         self.trial = trial

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from tunecore._guard import ComponentGuard
 from tunecore.errors import TuneError
+from tunecore.execution.guard import ComponentGuard
 from tunecore.loggers._base import Logger
 
 if TYPE_CHECKING:  # pragma: no cover
+    from tunecore.execution.trial import Trial
     from tunecore.plugins import Registry
-    from tunecore.trial import Trial
 
 
 class LoggerFanout:
@@ -24,15 +24,15 @@ class LoggerFanout:
     pause and resume; they are rebuilt (told the restore point) only when it restarts.
     """
 
-    def __init__(self, registry: "Registry", guard: Optional[ComponentGuard] = None) -> None:
+    def __init__(self, registry: Registry, guard: Optional[ComponentGuard] = None) -> None:
         self._registry = registry
         self._by_trial: dict[str, list[Logger]] = {}
         self._guard = guard or ComponentGuard()
 
-    def has(self, trial: "Trial") -> bool:
+    def has(self, trial: Trial) -> bool:
         return trial.trial_id in self._by_trial
 
-    def open(self, trial: "Trial", restore_iteration: int) -> None:
+    def open(self, trial: Trial, restore_iteration: int) -> None:
         """Make the trial's loggers; each drops what it logged after ``restore_iteration``."""
         if trial.loggers is not None:
             names = list(trial.loggers)
@@ -50,7 +50,7 @@ class LoggerFanout:
                     self._guard.report(f"logger {_name(name)!r}", trial, trial.config, exc)
         self._by_trial[trial.trial_id] = loggers
 
-    def log(self, trial: "Trial", results: list[dict]) -> None:
+    def log(self, trial: Trial, results: list[dict]) -> None:
         for logger in self._by_trial.get(trial.trial_id, ()):
             component = f"logger {_name(type(logger))!r}"
             if type(logger).on_results is Logger.on_results:
@@ -60,13 +60,13 @@ class LoggerFanout:
                 self._guard.call(component, trial, results[0] if len(results) == 1 else results,
                                  logger.on_results, results)
 
-    def update_config(self, trial: "Trial", config: dict) -> None:
+    def update_config(self, trial: Trial, config: dict) -> None:
         self._each(trial, lambda logger: logger.update_config(config), config)
 
-    def flush(self, trial: "Trial") -> None:
+    def flush(self, trial: Trial) -> None:
         self._each(trial, lambda logger: logger.flush(), None)
 
-    def close(self, trial: "Trial", restarting: bool = False) -> None:
+    def close(self, trial: Trial, restarting: bool = False) -> None:
         """Close the trial's loggers; ``restarting``: it restarts from a checkpoint next (Logger.restarting)."""
         def close(logger: Logger) -> None:
             logger.restarting = restarting
@@ -75,7 +75,7 @@ class LoggerFanout:
         self._each(trial, close, None)
         self._by_trial.pop(trial.trial_id, None)
 
-    def _each(self, trial: "Trial", call: Callable[[Logger], Any], value: Any) -> None:
+    def _each(self, trial: Trial, call: Callable[[Logger], Any], value: Any) -> None:
         for logger in self._by_trial.get(trial.trial_id, ()):
             self._guard.call(f"logger {_name(type(logger))!r}", trial, value, call, logger)
 

@@ -10,7 +10,7 @@ from tunecore.errors import TuneError
 from tunecore.util import as_float
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tunecore.trial import Checkpoint, Resources, Trial
+    from tunecore.execution.trial import Checkpoint, Resources, Trial
 
 
 class Decision(str, enum.Enum):
@@ -38,20 +38,20 @@ class SchedulerContext(Protocol):
     scheduler callback returns; a scheduler never touches actors or executors.
     """
 
-    def get_trials(self) -> list["Trial"]: ...
+    def get_trials(self) -> list[Trial]: ...
 
-    def has_resources(self, resources: "Resources") -> bool: ...
+    def has_resources(self, resources: Resources) -> bool: ...
 
-    def stop_trial(self, trial: "Trial") -> None:
+    def stop_trial(self, trial: Trial) -> None:
         """Ask that a PENDING/PAUSED/RUNNING trial be stopped (TERMINATED)."""
 
-    def unpause_trial(self, trial: "Trial") -> None:
+    def unpause_trial(self, trial: Trial) -> None:
         """Ask that a PAUSED trial become PENDING (eligible to run again)."""
 
-    def save_trial(self, trial: "Trial") -> "Checkpoint":
+    def save_trial(self, trial: Trial) -> Checkpoint:
         """Take an in-memory checkpoint of a RUNNING trial now (object store, any node)."""
 
-    def exploit_trial(self, trial: "Trial", checkpoint: "Checkpoint", config: dict,
+    def exploit_trial(self, trial: Trial, checkpoint: Checkpoint, config: dict,
                       experiment_tag: Optional[str] = None, record: Optional[dict] = None) -> None:
         """Ask that ``trial`` continue from ``checkpoint`` with ``config`` (PBT).
 
@@ -71,7 +71,7 @@ class TrialScheduler:
     gets the runner's :class:`SchedulerContext` first.
 
     Metric: schedulers take ``metric`` + ``mode`` (``"min"`` or ``"max"``) or the
-    seed's ``reward_attr`` (always maximised). :meth:`score` turns a result into a
+    2018 Tune's ``reward_attr`` (always maximised). :meth:`score` turns a result into a
     number where larger is better.
     """
 
@@ -119,28 +119,28 @@ class TrialScheduler:
         return value if self.mode == "max" else -value
 
     # -- callbacks ------------------------------------------------------------------
-    def on_trial_add(self, runner: SchedulerContext, trial: "Trial") -> None:
+    def on_trial_add(self, runner: SchedulerContext, trial: Trial) -> None:
         """A trial was added (before it is in ``runner.get_trials()``)."""
 
-    def on_trial_result(self, runner: SchedulerContext, trial: "Trial", result: dict) -> Decision:
+    def on_trial_result(self, runner: SchedulerContext, trial: Trial, result: dict) -> Decision:
         """A RUNNING trial reported ``result`` and did not meet its stop condition."""
         return Decision.CONTINUE
 
-    def on_trial_complete(self, runner: SchedulerContext, trial: "Trial", result: Optional[dict]) -> None:
+    def on_trial_complete(self, runner: SchedulerContext, trial: Trial, result: Optional[dict]) -> None:
         """A RUNNING trial finished (stop criterion, ``done``, or a user stop)."""
 
-    def on_trial_error(self, runner: SchedulerContext, trial: "Trial") -> None:
+    def on_trial_error(self, runner: SchedulerContext, trial: Trial) -> None:
         """A RUNNING trial failed for good."""
 
-    def on_trial_remove(self, runner: SchedulerContext, trial: "Trial") -> None:
+    def on_trial_remove(self, runner: SchedulerContext, trial: Trial) -> None:
         """A PENDING or PAUSED trial was stopped."""
 
-    def choose_trial_to_run(self, runner: SchedulerContext) -> Optional["Trial"]:
+    def choose_trial_to_run(self, runner: SchedulerContext) -> Optional[Trial]:
         """A PENDING or PAUSED trial that fits (``runner.has_resources``), or None.
 
         Must not change state: the runner may call it several times a step.
         """
-        from tunecore.trial import TrialStatus
+        from tunecore.execution.trial import TrialStatus
 
         paused = None
         for trial in runner.get_trials():

@@ -6,7 +6,7 @@ from tunecore.schedulers._base import TrialScheduler
 
 
 class FIFOScheduler(TrialScheduler):
-    """The default scheduler (spec §11.2): every result continues."""
+    """The default scheduler: every result continues."""
 
     def debug_string(self) -> str:
         return "Using FIFO scheduling algorithm."

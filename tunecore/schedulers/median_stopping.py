@@ -8,12 +8,12 @@ from typing import Optional
 import numpy as np
 
 from tunecore.errors import TuneError
+from tunecore.execution.trial import Trial
 from tunecore.schedulers._base import Decision, SchedulerContext, TrialScheduler
-from tunecore.trial import Trial
 
 
 class MedianStoppingRule(TrialScheduler):
-    """Spec §11.3.
+    """The median stopping rule (Golovin et al. 2017, Google Vizier).
 
     A trial is stopped at time ``t`` when its best score so far is below the median,
     over completed trials, of each one's running-average score up to ``t``, and
@@ -22,7 +22,7 @@ class MedianStoppingRule(TrialScheduler):
 
     Args:
         time_attr: the result key measuring progress.
-        metric, mode: what to compare (``reward_attr`` is the seed's name, maximised).
+        metric, mode: what to compare (``reward_attr`` is the 2018 Tune's name, maximised).
         grace_period: no stopping at or before this time.
         min_samples_required: completed trials needed before any stopping.
         hard_stop: STOP (True) or PAUSE (False) the losers.
@@ -77,7 +77,7 @@ class MedianStoppingRule(TrialScheduler):
         self._completed.add(trial.trial_id)
 
     def on_trial_remove(self, runner: SchedulerContext, trial: Trial) -> None:
-        from tunecore.trial import TrialStatus
+        from tunecore.execution.trial import TrialStatus
 
         if trial.status == TrialStatus.PAUSED and self._results.get(trial.trial_id):
             self._completed.add(trial.trial_id)

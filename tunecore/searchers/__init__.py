@@ -1,10 +1,10 @@
 """Search algorithms: the base classes, the core's default, and the sample domains they read."""
 
-from tunecore.sample import Choice, Domain, LogUniform, QUniform, RandInt, RandN, SampleFrom, Uniform
+from tunecore.search.sample import Choice, Domain, LogUniform, QUniform, RandInt, RandN, SampleFrom, Uniform
+from tunecore.search.variants import function, grid_search
 from tunecore.searchers._base import SearchAlgorithm
 from tunecore.searchers.basic_variant import BasicVariantGenerator
 from tunecore.searchers.suggestion import SuggestionAlgorithm, flatten_config, unflatten_config
-from tunecore.variants import function, grid_search
 
 __all__ = [
     "BasicVariantGenerator",

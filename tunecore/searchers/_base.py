@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tunecore.trial import Trial
+    from tunecore.execution.trial import Trial
 
 
 class SearchAlgorithm:
@@ -20,7 +20,7 @@ class SearchAlgorithm:
         """Accept an ``Experiment``, a list of them, or a ``{name: spec}`` dict."""
         raise NotImplementedError
 
-    def next_trials(self) -> list["Trial"]:
+    def next_trials(self) -> list[Trial]:
         """New trials to queue now (possibly none)."""
         raise NotImplementedError
 

@@ -1,7 +1,7 @@
 """BasicVariantGenerator: the default search algorithm, the spec's grids, lambdas and samples.
 
-Every experiment is expanded by :func:`tunecore.variants.generate_variants`, repeated
-``num_samples`` times (outer loop = repetition, inner loop = variants, spec §7.5). Tags are
+Every experiment is expanded by :func:`tunecore.search.variants.generate_variants`, repeated
+``num_samples`` times (outer loop = repetition, inner loop = variants). Tags are
 ``<counter>_<formatted vars>`` with one counter shared by all experiments of the generator.
 Trial ids are ``<run token>_<counter>``, so a resumed experiment gives the trials it had
 not produced yet the same ids and tags they would have had.
@@ -10,13 +10,14 @@ not produced yet the same ids and tags they would have had.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any, Optional
 
 import numpy as np
 
 from tunecore.errors import TuneError
+from tunecore.execution.trial import Trial
 from tunecore.searchers._base import SearchAlgorithm
-from tunecore.trial import Trial
 
 __all__ = ["BasicVariantGenerator"]
 
@@ -69,7 +70,7 @@ class BasicVariantGenerator(SearchAlgorithm):
             generated configs are identical from run to run. An experiment's own
             ``seed`` key takes precedence.
         max_trials_per_step: produce at most this many trials per :meth:`next_trials`
-            call; None (the default, as in the seed) produces all of them at once.
+            call; None (the default, as in the 2018 Tune) produces all of them at once.
     """
 
     def __init__(self, seed: Optional[int] = None, max_trials_per_step: Optional[int] = None) -> None:
@@ -109,7 +110,7 @@ class BasicVariantGenerator(SearchAlgorithm):
 
     def _experiment_trials(self, experiment: Any) -> Iterator[Trial]:
         from tunecore.experiment import create_trial_from_spec
-        from tunecore.variants import format_vars, generate_variants
+        from tunecore.search.variants import format_vars, generate_variants
 
         spec = experiment.spec
         seed = spec.get("seed") if spec.get("seed") is not None else self._seed

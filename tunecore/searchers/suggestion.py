@@ -2,7 +2,7 @@
 
 A subclass implements :meth:`SuggestionAlgorithm._suggest` (a config, or None for "not
 now") and learns from :meth:`_on_result` / :meth:`_on_complete`. The base class does the
-rest (spec §12.3, without the bugs of §19.5/§19.6):
+rest (and, unlike the 2018 Tune, never loses a slot or a result):
 
 * for each of an experiment's ``num_samples`` slots it asks for a suggestion, while at
   most ``max_concurrent`` suggested trials are live;
@@ -20,9 +20,9 @@ from typing import Any, Optional
 import numpy as np
 
 from tunecore.errors import TuneError
+from tunecore.execution.trial import Trial
 from tunecore.searchers._base import SearchAlgorithm
 from tunecore.searchers.basic_variant import TrialCounter, _check_seed
-from tunecore.trial import Trial
 
 __all__ = ["SuggestionAlgorithm", "flatten_config", "unflatten_config"]
 
@@ -31,7 +31,7 @@ _NOT_NOW = object()
 
 def flatten_config(config: dict, prefix: tuple = ()) -> dict[tuple, Any]:
     """``{"a": {"b": 1}}`` -> ``{("a", "b"): 1}``; single-key search forms stay leaves."""
-    from tunecore.variants import is_unresolved
+    from tunecore.search.variants import is_unresolved
 
     out: dict[tuple, Any] = {}
     for key, value in config.items():
@@ -56,7 +56,7 @@ def unflatten_config(flat: dict[tuple, Any]) -> dict:
 
 def _merge(base: Any, override: dict) -> dict:
     """``base`` with ``override``'s values on top; plain nested dicts merge key by key."""
-    from tunecore.variants import is_unresolved
+    from tunecore.search.variants import is_unresolved
 
     out = dict(base) if isinstance(base, dict) and not is_unresolved(base) else {}
     for key, value in override.items():
@@ -133,10 +133,10 @@ class SuggestionAlgorithm(SearchAlgorithm):
         self._finished = False
 
     def _start_experiment(self, experiment: Any) -> None:
-        from tunecore.variants import resolve_domain, unresolved_values
+        from tunecore.search.variants import resolve_domain, unresolved_values
 
         config = experiment.spec.get("config") or {}
-        space = {}
+        space: dict[tuple, Any] = {}
         for path, value in unresolved_values(config).items():
             domain = resolve_domain(value, where="config." + ".".join(map(str, path)))
             if domain is not None and domain.json_key != "sample_from":
@@ -176,7 +176,7 @@ class SuggestionAlgorithm(SearchAlgorithm):
 
     def _make_trial(self, experiment: Any, trial_id: str, suggestion: Any) -> Trial:
         from tunecore.experiment import create_trial_from_spec
-        from tunecore.variants import format_vars, generate_variants
+        from tunecore.search.variants import format_vars, generate_variants
 
         if not isinstance(suggestion, dict):
             raise TuneError(f"{type(self).__name__}._suggest must return a dict or None, "

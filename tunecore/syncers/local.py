@@ -6,8 +6,9 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Optional
 from urllib.parse import unquote, urlsplit
 
 from tunecore.errors import TuneError

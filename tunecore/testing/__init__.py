@@ -14,7 +14,7 @@ the matching suite in its own tests (this module needs pytest)::
 The suites have no ``Test`` prefix, so pytest only collects them through a subclass.
 :class:`FakeRunner` (also ``FakeContext``), :func:`make_trial` and :func:`make_result`
 drive a scheduler like the runner does, without Ray. :class:`InProcessExecutor` runs
-trials in the test's own process, so a real :class:`tunecore.runner.TrialRunner` can be
+trials in the test's own process, so a real :class:`tunecore.execution.runner.TrialRunner` can be
 driven step by step without Ray. :class:`StepTrainable` and :class:`FailsOnce` are small
 Trainables for end-to-end tests of checkpoints and recovery. :func:`metric_values`,
 :func:`reported_values` and :func:`result_dicts` are hypothesis strategies of the values
@@ -29,8 +29,15 @@ from tunecore.testing._scheduler import SchedulerContract
 from tunecore.testing._searcher import SearcherContract
 from tunecore.testing._syncer import SyncerContract, folder_listing
 from tunecore.testing._trainables import FailsOnce, StepTrainable
-from tunecore.testing._values import (NUMERIC_KINDS, NUMPY_FLOATS, NUMPY_INTS, as_kind, metric_values,
-                                      reported_values, result_dicts)
+from tunecore.testing._values import (
+                                      NUMERIC_KINDS,
+                                      NUMPY_FLOATS,
+                                      NUMPY_INTS,
+                                      as_kind,
+                                      metric_values,
+                                      reported_values,
+                                      result_dicts,
+)
 from tunecore.testing._wait import wait_for
 
 __all__ = [

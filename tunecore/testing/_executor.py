@@ -4,7 +4,7 @@
 contract with the same worker body the Ray actors run
 (:class:`tunecore.execution.worker._Worker`) and the same resource ledger
 (:class:`tunecore.execution.ledger.ResourceLedger`), so a test of the
-:class:`~tunecore.runner.TrialRunner` drives real trainables, real checkpoints and real
+:class:`~tunecore.execution.runner.TrialRunner` drives real trainables, real checkpoints and real
 files, deterministically and in seconds::
 
     runner = TrialRunner(search_alg, scheduler, trial_executor=InProcessExecutor(cpus=2), verbose=0)
@@ -22,8 +22,8 @@ from tunecore import result as R
 from tunecore.errors import TuneError
 from tunecore.execution.executor import WaitItem
 from tunecore.execution.ledger import ClusterResources, ResourceLedger
+from tunecore.execution.trial import Checkpoint, Trial
 from tunecore.execution.worker import _Worker
-from tunecore.trial import Checkpoint, Trial
 
 
 @dataclass
@@ -53,7 +53,7 @@ class InProcessExecutor(ResourceLedger):
 
     Args:
         cpus, gpus: the size of the fake cluster.
-        queue_trials: as for :class:`tunecore.executor.RayTrialExecutor`.
+        queue_trials: as for :class:`tunecore.execution.ray_executor.RayTrialExecutor`.
     """
 
     def __init__(self, cpus: float = 1, gpus: float = 0, queue_trials: bool = False) -> None:
@@ -77,7 +77,7 @@ class InProcessExecutor(ResourceLedger):
 
     def start_trial(self, trial: Trial, checkpoint: Optional[Checkpoint] = None) -> None:
         """Set the trainable up (and restore it) now; a failure waits for the first fetch."""
-        from tunecore.registry import get_trainable_cls
+        from tunecore.trainables.registry import get_trainable_cls
 
         cls = get_trainable_cls(trial.trainable_name)
         ckpt = checkpoint or (trial.checkpoint if trial.has_checkpoint() else None)
@@ -118,7 +118,7 @@ class InProcessExecutor(ResourceLedger):
         return Checkpoint(Checkpoint.DISK, worker.save(), iteration)
 
     def exploit(self, trial: Trial, checkpoint: Checkpoint) -> bool:
-        from tunecore.registry import get_trainable_cls
+        from tunecore.trainables.registry import get_trainable_cls
 
         if checkpoint.storage != Checkpoint.MEMORY:
             raise TuneError("exploit_trial needs a memory checkpoint from save_trial()")

@@ -1,7 +1,7 @@
 """Fake trials and a fake runner for testing schedulers without Ray.
 
 :class:`FakeRunner` implements :class:`tunecore.schedulers.SchedulerContext` and plays
-the TrialRunner's part (spec §9) in one process: it adds trials, starts the one the
+the TrialRunner's part in one process: it adds trials, starts the one the
 scheduler chooses, feeds results, acts on decisions and carries out queued requests
 (``stop_trial``, ``unpause_trial``, ``exploit_trial``) after each callback returns.
 """
@@ -12,8 +12,8 @@ import itertools
 from typing import Any, Callable, Optional
 
 from tunecore.errors import TuneError
+from tunecore.execution.trial import Checkpoint, Resources, Trial, TrialStatus
 from tunecore.schedulers import Decision, TrialScheduler
-from tunecore.trial import Checkpoint, Resources, Trial, TrialStatus
 
 _ids = itertools.count(1)
 
@@ -140,7 +140,7 @@ class FakeRunner:
 
     # -- driving the scheduler like the runner does -------------------------------------
     def add_trial(self, trial: Trial) -> Trial:
-        """``on_trial_add`` first, then the trial joins :meth:`get_trials` (spec §9.1)."""
+        """``on_trial_add`` first, then the trial joins :meth:`get_trials`."""
         self._call(self.scheduler.on_trial_add, trial)
         self.trials.append(trial)
         return trial
@@ -186,7 +186,7 @@ class FakeRunner:
         return self._iteration.get(trial.trial_id, 0)
 
     def report(self, trial: Trial, result: Optional[dict] = None) -> Decision:
-        """Feed one result to ``on_trial_result`` and act on the decision (spec §9.2)."""
+        """Feed one result to ``on_trial_result`` and act on the decision."""
         result = self.next_result(trial) if result is None else result
         decision = self._call(self.scheduler.on_trial_result, trial, result)
         if self.check_decisions and not isinstance(decision, Decision):

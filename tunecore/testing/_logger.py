@@ -9,9 +9,9 @@ from typing import Callable, Optional
 import numpy as np
 import pytest
 
+from tunecore.execution.trial import Trial
 from tunecore.loggers import Logger
 from tunecore.testing._fakes import make_result, make_trial
-from tunecore.trial import Trial
 from tunecore.util import as_float, plain
 
 MakeLogger = Callable[[dict, str, Optional[Trial]], Logger]

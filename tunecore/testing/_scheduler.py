@@ -8,9 +8,9 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
+from tunecore.execution.trial import Trial, TrialStatus
 from tunecore.schedulers import Decision, TrialScheduler
 from tunecore.testing._fakes import FakeRunner, make_result, make_trial
-from tunecore.trial import Trial, TrialStatus
 from tunecore.util import to_jsonable
 
 
@@ -104,7 +104,7 @@ class SchedulerContract:
         trials = runner.add_trials(4)
         big = runner.add_trial(make_trial({"quality": 9.0}, cpu=100))
         # one finishes, one fails, one keeps running
-        for trial in trials[:3]:
+        for _ in trials[:3]:
             chosen = runner.choose()
             assert chosen is not None and chosen is not big
             runner.start_trial(chosen)

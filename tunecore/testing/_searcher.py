@@ -7,9 +7,9 @@ from typing import Callable
 
 import pytest
 
+from tunecore.execution.trial import Trial
 from tunecore.searchers import SearchAlgorithm
 from tunecore.testing._fakes import make_result
-from tunecore.trial import Trial
 
 
 class SearcherContract:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from tunecore.trainable import Trainable
+from tunecore.trainables.trainable import Trainable
 
 
 class StepTrainable(Trainable):

@@ -4,7 +4,7 @@ Both data sources (a live runner and an experiment folder on disk) feed the same
 :class:`HistoryStore`, which tails each trial's ``result.json`` and ``events.jsonl``
 from the byte offset it reached last time and hands clients only what is new
 (``since`` a sequence number). Each trial's ending comes from the records the runner
-wrote (:mod:`tunecore.endings`), so the live view and the folder view tell the same.
+wrote (:mod:`tunecore.execution.endings`), so the live view and the folder view tell the same.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from tunecore.endings import trial_ending
+from tunecore.execution.endings import trial_ending
 from tunecore.util import to_jsonable
 
 #: Result keys never plotted (identifiers, clocks, the config copy).

@@ -38,7 +38,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "tunecore"
     sys_version = ""
     timeout = 20  # seconds a connection may sit idle or trickle a request
-    server: "ServerCore"
+    server: ServerCore
 
     # -- plumbing ---------------------------------------------------------------------
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature

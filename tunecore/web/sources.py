@@ -9,8 +9,8 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
-from tunecore.endings import last_error
 from tunecore.errors import TuneError
+from tunecore.execution.endings import last_error
 from tunecore.util import to_jsonable
 from tunecore.web.checks import RequestError, check_add_body
 from tunecore.web.history import HistoryStore, TrialRecord
@@ -24,7 +24,7 @@ def _status(value: Any) -> str:
 
 
 def record_from_trial(trial: Any) -> TrialRecord:
-    """A :class:`TrialRecord` of a live ``tunecore.trial.Trial`` (read from another thread)."""
+    """A :class:`TrialRecord` of a live ``tunecore.execution.trial.Trial`` (read from another thread)."""
     last = trial.last_result
     return TrialRecord(
         trial_id=trial.trial_id,
@@ -66,7 +66,7 @@ def record_from_state(entry: dict) -> Optional[TrialRecord]:
 
 
 def trial_info(record: TrialRecord) -> dict:
-    """The seed's trial info (spec §15): ``id``, ``trainable_name``, ``config``, ``status``, ``result``."""
+    """The 2018 Tune's trial info: ``id``, ``trainable_name``, ``config``, ``status``, ``result``."""
     return to_jsonable({
         "id": record.trial_id,
         "trainable_name": record.trainable_name,
@@ -172,7 +172,7 @@ class RunnerSource(DataSource):
         return trial_info(record_from_trial(trial))
 
     def add_trials(self, body: Any) -> list[dict]:
-        from tunecore.registry import has_trainable
+        from tunecore.trainables.registry import has_trainable
 
         name, spec = check_add_body(body, has_trainable)
         spec = dict(spec)
@@ -190,7 +190,7 @@ class RunnerSource(DataSource):
             if trial is None:
                 raise RequestError(404, f"Trial ({trial_id}) not found.")
             if not trial.is_finished():
-                self.runner.stop_trial(trial)  # records the end: stopped by a user (tunecore.endings)
+                self.runner.stop_trial(trial)  # records the end: stopped by a user (tunecore.execution.endings)
             return trial
 
         return trial_info(record_from_trial(self._on_runner(stop)))

@@ -1,8 +1,8 @@
 """The example scheduler: its rule, and tunecore's scheduler contract."""
 
 import pytest
-
 from tune_example_scheduler import NoImprovementStopper
+
 from tunecore import TuneError
 from tunecore.schedulers import Decision
 from tunecore.testing import SchedulerContract, make_trial

@@ -20,7 +20,7 @@ class NoImprovementStopper(TrialScheduler):
         metric: the result key to watch (default ``episode_reward_mean``).
         mode: ``"max"`` or ``"min"``.
         min_delta: how much better a result must be to count as an improvement.
-        reward_attr: the seed's name for ``metric`` (always maximised).
+        reward_attr: the 2018 Tune's name for ``metric`` (always maximised).
     """
 
     def __init__(self, patience: int = 5, metric: Optional[str] = None, mode: Optional[str] = None,

@@ -1,4 +1,4 @@
-"""ASHA's decision rules pinned on hand-computed cases (spec §11.5)."""
+"""ASHA's decision rules pinned on hand-computed cases."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import warnings
 
 import pytest
 
+from tune_hyperband import AsyncHyperBandScheduler
 from tunecore.errors import TuneError
 from tunecore.schedulers import Decision
 from tunecore.testing import FakeRunner, SchedulerContract, make_result, make_trial
-
-from tune_hyperband import AsyncHyperBandScheduler
 
 
 def asha(**kwargs) -> AsyncHyperBandScheduler:
@@ -45,7 +44,7 @@ def test_default_rungs_start_at_a_tenth_of_max_t():
 
 
 def test_rung_count_survives_float_rounding():
-    # log(1000)/log(10) == 2.9999999999999996: the seed's int() dropped the top rung.
+    # log(1000)/log(10) == 2.9999999999999996: the 2018 Tune's int() dropped the top rung.
     assert asha(max_t=1000, grace_period=1, reduction_factor=10).rung_milestones() == [[1, 10, 100, 1000]]
 
 
@@ -86,7 +85,8 @@ def test_cutoff_is_the_top_fraction_quantile():
     # recorded 1..5 (and each passed or not); the 75th percentile of 1..5 is 4
     assert runner.report(trials[5], res(trials[5], 1, 3.9)) == Decision.STOP
     # now recorded: 1, 2, 3, 3.9, 4, 5; the 75th percentile interpolates 3.9 + 0.75 * 0.1
-    assert sched.debug_string().endswith("Bracket: Iter 1.000: 3.975 | Iter 4.000: None | Iter 16.000: None | Iter 64.000: None")
+    assert sched.debug_string().endswith(
+        "Bracket: Iter 1.000: 3.975 | Iter 4.000: None | Iter 16.000: None | Iter 64.000: None")
 
 
 @pytest.mark.parametrize("brackets", [1, 3, 10])

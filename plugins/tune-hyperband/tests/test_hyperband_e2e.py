@@ -8,11 +8,10 @@ import os
 import pytest
 
 import tunecore as tune
-from tunecore import TuneError, run_experiments
-from tunecore.trial import TrialStatus
-
 from tune_hyperband import HyperBandScheduler
+from tunecore import TuneError, run_experiments
 from tunecore.testing import StepTrainable
+from tunecore.trial import TrialStatus
 
 
 class StepCounter(StepTrainable):

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from tune_hyperband import AsyncHyperBandScheduler, HyperBandScheduler
 from tune_hyperband._common import percentile
-
 from tunecore.schedulers import Decision
 from tunecore.testing import NUMERIC_KINDS as KINDS
 from tunecore.testing import FakeRunner, as_kind, make_trial

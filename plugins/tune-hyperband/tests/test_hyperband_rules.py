@@ -1,15 +1,14 @@
-"""HyperBand's decision rules pinned on hand-computed cases (spec §11.4, §18; §19.12 fixed)."""
+"""HyperBand's decision rules pinned on hand-computed cases (with the 2018 Tune's bracket bugs fixed)."""
 
 from __future__ import annotations
 
 import pytest
 
+from tune_hyperband import HyperBandScheduler
 from tunecore.errors import TuneError
 from tunecore.schedulers import Decision
 from tunecore.testing import FakeRunner, SchedulerContract, make_result, make_trial
 from tunecore.trial import TrialStatus
-
-from tune_hyperband import HyperBandScheduler
 
 
 def hb(**kwargs) -> HyperBandScheduler:
@@ -34,7 +33,7 @@ def at(trial, t, reward=None):
 
 # -- shapes ---------------------------------------------------------------------------------
 def test_bracket_shapes_for_max_t_81():
-    # The seed's capacities and milestones; survivors floor(n/3) (Li et al.), where the
+    # The 2018 Tune's capacities and milestones; survivors floor(n/3) (Li et al.), where the
     # seed kept ceil(n/3): (8,27)->(3,54), (34,3)->(12,9)->(4,27)->(2,42).
     sched = hb(max_t=81)
     assert sched.num_brackets == 5
@@ -54,7 +53,7 @@ def test_bracket_shapes_for_max_t_81():
 
 def test_bracket_shapes_for_max_t_810():
     assert hb(max_t=810).num_brackets == 7  # every bracket that fits: milestones 1 .. 729
-    sched = hb(max_t=810, brackets=5)  # the seed's fixed five
+    sched = hb(max_t=810, brackets=5)  # the 2018 Tune's fixed five
     assert sched._new_bracket(0).schedule[0][:2] == (5, 810)
     assert sched._new_bracket(4).schedule[0][:2] == (81, 10)
 

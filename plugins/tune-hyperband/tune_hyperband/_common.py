@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Optional
 
 from tunecore.errors import TuneError
 from tunecore.util import as_float, plain
@@ -52,7 +53,7 @@ def max_brackets(max_t: float, grace_period: float, eta: float) -> int:
 
 def milestones(grace_period: float, max_t: float, eta: float, s: int) -> list[float]:
     """ASHA rung milestones of bracket ``s``: ``grace_period * eta**(k+s) <= max_t``, ascending."""
-    out = []
+    out: list[float] = []
     k = s
     while True:
         m = grace_period * eta ** k

@@ -1,15 +1,10 @@
-"""Asynchronous successive halving (ASHA, spec §11.5): stop a trial at a rung when it is below the cut-off."""
+"""Asynchronous successive halving (ASHA): stop a trial at a rung when it is below the cut-off."""
 
 from __future__ import annotations
 
 import math
 import warnings
 from typing import Any, Optional
-
-from tunecore.errors import TuneError
-from tunecore.schedulers import Decision, SchedulerContext, TrialScheduler
-from tunecore.trial import Trial
-from tunecore.util import from_jsonable, to_jsonable
 
 from tune_hyperband._common import (
     check_brackets,
@@ -22,6 +17,10 @@ from tune_hyperband._common import (
     percentile,
     time_of,
 )
+from tunecore.errors import TuneError
+from tunecore.execution.trial import Trial
+from tunecore.schedulers import Decision, SchedulerContext, TrialScheduler
+from tunecore.util import from_jsonable, to_jsonable
 
 
 class _Rung:
@@ -61,7 +60,7 @@ class _Bracket:
 
 
 class AsyncHyperBandScheduler(TrialScheduler):
-    """Asynchronous successive halving with several brackets (spec §11.5, Li et al. 2018).
+    """Asynchronous successive halving with several brackets (Li et al. 2018).
 
     Each bracket ``s`` has rungs at ``grace_period * reduction_factor**(k+s)`` up to
     ``max_t``. When a trial reaches a rung, its score is compared with the
@@ -73,7 +72,7 @@ class AsyncHyperBandScheduler(TrialScheduler):
     Brackets with a later first rung protect "late bloomers" (configs that start
     slowly but end best) that a single aggressive bracket would kill. Trials are
     spread over the brackets in proportion to ``exp(number of rungs)`` (the
-    seed's softmax weights), deterministically: each new trial joins the bracket
+    2018 Tune's softmax weights), deterministically: each new trial joins the bracket
     furthest below its share, so a small experiment gets the intended mix rather
     than a random draw.
 
@@ -87,12 +86,12 @@ class AsyncHyperBandScheduler(TrialScheduler):
 
     Args:
         time_attr: the result key measuring progress (monotonic).
-        reward_attr: the seed's name of the metric (always maximised).
+        reward_attr: the 2018 Tune's name of the metric (always maximised).
         max_t: trials are stopped when ``time_attr`` reaches this.
         grace_period: the first rung; no trial is stopped before it. Default: a
             tenth of ``max_t`` (10 for ``max_t=100``), late enough that configs
             whose curves cross others' (slow starters that end best) are still
-            alive when compared; the seed's fixed 10 and Ray Tune's 1 kill them
+            alive when compared; the 2018 Tune's fixed 10 and Ray Tune's 1 kill them
             on such curves (see benchmarks/README.md).
         reduction_factor: rung spacing; the top ``1/reduction_factor`` continue.
         brackets: number of brackets; more than fit between ``grace_period`` and
@@ -174,7 +173,7 @@ class AsyncHyperBandScheduler(TrialScheduler):
 
     def on_trial_complete(self, runner: SchedulerContext, trial: Trial, result: Optional[dict]) -> None:
         t = time_of(result, self._time_attr) if result is not None else None
-        if trial.trial_id in self._trial_bracket and t is not None:
+        if trial.trial_id in self._trial_bracket and t is not None and result is not None:
             self._judge(trial, t, result)
         self._trial_bracket.pop(trial.trial_id, None)
 

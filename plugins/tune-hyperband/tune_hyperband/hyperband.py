@@ -1,15 +1,10 @@
-"""Synchronous HyperBand (spec §11.4): successive halving in brackets, pausing trials between rounds."""
+"""Synchronous HyperBand: successive halving in brackets, pausing trials between rounds."""
 
 from __future__ import annotations
 
 import collections
 import math
 from typing import Any, Optional
-
-from tunecore.errors import TuneError
-from tunecore.schedulers import Decision, SchedulerContext, TrialScheduler
-from tunecore.trial import Trial, TrialStatus
-from tunecore.util import from_jsonable, to_jsonable
 
 from tune_hyperband._common import (
     check_brackets,
@@ -20,6 +15,10 @@ from tune_hyperband._common import (
     max_brackets,
     time_of,
 )
+from tunecore.errors import TuneError
+from tunecore.execution.trial import Trial, TrialStatus
+from tunecore.schedulers import Decision, SchedulerContext, TrialScheduler
+from tunecore.util import from_jsonable, to_jsonable
 
 _FINISHED = (TrialStatus.TERMINATED, TrialStatus.ERROR)
 
@@ -48,7 +47,7 @@ class _Bracket:
         self.cutoffs: list[Optional[float]] = []
 
     def _next(self, n: int, r: float, R: float, last: bool) -> tuple[int, float, float]:
-        # Li et al.'s floor(n/eta) survivors (the seed kept ceil(n/eta): more iterations,
+        # Li et al.'s floor(n/eta) survivors (the 2018 Tune kept ceil(n/eta): more iterations,
         # no better picks; benchmarks/README.md), never fewer than one.
         n = max(1, math.floor(n / self.eta + 1e-9))
         r = self.max_t - R if last else min(self.eta * r, self.max_t - R)
@@ -120,7 +119,7 @@ def _rank(score: Optional[float]) -> float:
 
 
 class HyperBandScheduler(TrialScheduler):
-    """HyperBand with synchronous successive halving (spec §11.4, Li et al. 2017).
+    """HyperBand with synchronous successive halving (Li et al. 2017).
 
     Trials fill brackets in order ``s = 0, 1, ..., brackets-1`` (a *band*; then a
     new band starts). Bracket ``s`` takes ``ceil(brackets/(s+1) * eta**s)`` trials,
@@ -133,9 +132,9 @@ class HyperBandScheduler(TrialScheduler):
     Trainable classes that implement ``_save``/``_restore``. In the last round a
     trial that reaches ``max_t`` is stopped at once.
 
-    Unlike the seed, ``reduction_factor`` (eta) and ``brackets`` are settable, and
+    Unlike the 2018 Tune, ``reduction_factor`` (eta) and ``brackets`` are settable, and
     brackets that would not fit between ``grace_period`` and ``max_t`` are never
-    created (the seed left placeholder ``None`` brackets for small ``max_t``).
+    created (the 2018 Tune left placeholder ``None`` brackets for small ``max_t``).
 
     Metrics and times may be Python or numpy numbers of any dtype (or 0-d arrays).
     A trial is ranked at a halving by the last metric it reported: a NaN (a
@@ -148,7 +147,7 @@ class HyperBandScheduler(TrialScheduler):
 
     Args:
         time_attr: the result key measuring progress (monotonic).
-        reward_attr: the seed's name of the metric (always maximised).
+        reward_attr: the 2018 Tune's name of the metric (always maximised).
         max_t: the last milestone of every bracket.
         grace_period: the smallest first milestone; bounds how many brackets fit.
         reduction_factor: eta; the best ``floor(n/eta)`` of a bracket's ``n`` survive each halving.
@@ -229,7 +228,7 @@ class HyperBandScheduler(TrialScheduler):
             self.on_trial_add(runner, trial)
         bracket = self._bracket(trial.trial_id)
         self._trials[trial.trial_id] = trial
-        if trial.trial_id not in bracket.live:
+        if bracket is None or trial.trial_id not in bracket.live:
             return Decision.CONTINUE  # already judged (e.g. stopped while this result was in flight)
         t = time_of(result, self._time_attr)
         if t is None:
@@ -261,7 +260,9 @@ class HyperBandScheduler(TrialScheduler):
                 if current is not None and tid == current.trial_id:
                     action = Decision.CONTINUE if t < bracket.R else action
                 elif t < bracket.R and self._status(runner, tid) == TrialStatus.PAUSED:
-                    runner.unpause_trial(self._trial(runner, tid))
+                    paused = self._trial(runner, tid)
+                    if paused is not None:
+                        runner.unpause_trial(paused)
         if bracket.final_round():
             # Live trials already at max_t (paused before the last halving) are done.
             for tid, (t, _) in list(bracket.live.items()):

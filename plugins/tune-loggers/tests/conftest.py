@@ -56,10 +56,10 @@ class SeaweedS3:
             try:
                 client.list_buckets()
                 return
-            except Exception:
+            except Exception as exc:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"SeaweedFS S3 did not answer within {timeout}s: {self.log_tail()}")
+                    raise RuntimeError(f"SeaweedFS S3 did not answer within {timeout}s: {self.log_tail()}") from exc
                 time.sleep(0.1)
 
     def crash(self) -> None:

@@ -13,8 +13,8 @@ import time
 import pandas as pd
 
 import tunecore as tune
+from tunecore.testing import StepTrainable, folder_listing
 from tunecore.trial import TrialStatus
-from tunecore.testing import folder_listing, StepTrainable
 
 
 class Slowish(StepTrainable):

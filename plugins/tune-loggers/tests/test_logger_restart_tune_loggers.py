@@ -17,9 +17,8 @@ from tune_loggers.csv_logger import trim_progress
 from tune_loggers.tensorboard_logger import purge_step_of
 from tunecore import run_experiments
 from tunecore.loggers import JsonLogger, Logger
-from tunecore.testing import make_result, make_trial
+from tunecore.testing import FailsOnce, make_result, make_trial
 from tunecore.trial import TrialStatus
-from tunecore.testing import FailsOnce
 
 TAG = "ray/tune/"
 

@@ -11,8 +11,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import tunecore as tune
 from tunecore import TuneError, run_experiments
-from tunecore.trial import TrialStatus
 from tunecore.testing import folder_listing
+from tunecore.trial import TrialStatus
 
 
 class Learner(tune.Trainable):

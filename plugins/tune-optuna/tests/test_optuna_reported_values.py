@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from optuna.trial import TrialState
-from tune_optuna import OptunaSearch
 
 import tunecore as tune
+from tune_optuna import OptunaSearch
 from tunecore.testing import NUMERIC_KINDS as KINDS
 from tunecore.testing import NUMPY_INTS, as_kind
 from tunecore.util import plain

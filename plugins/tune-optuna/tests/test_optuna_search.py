@@ -9,10 +9,10 @@ import pytest
 from optuna.trial import TrialState
 
 import tunecore as tune
+from tune_optuna import OptunaSearch
 from tunecore.plugins import discover
 from tunecore.searchers import SuggestionAlgorithm
 from tunecore.testing import SearcherContract
-from tune_optuna import OptunaSearch
 
 
 def _quadratic(config, reporter):

@@ -14,11 +14,20 @@ from __future__ import annotations
 import copy
 import math
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional
 
 from tunecore.errors import TuneError
-from tunecore.searchers import (Choice, Domain, LogUniform, QUniform, RandInt, SuggestionAlgorithm,
-                                Uniform, flatten_config, unflatten_config)
+from tunecore.searchers import (
+    Choice,
+    Domain,
+    LogUniform,
+    QUniform,
+    RandInt,
+    SuggestionAlgorithm,
+    Uniform,
+    flatten_config,
+    unflatten_config,
+)
 from tunecore.util import from_jsonable, is_number, plain, to_jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,7 +43,7 @@ def _param_name(path: tuple) -> str:
     return ".".join(str(p) for p in path)
 
 
-def _make_sampler(sampler: Any, seed: Optional[int]) -> "optuna.samplers.BaseSampler":
+def _make_sampler(sampler: Any, seed: Optional[int]) -> optuna.samplers.BaseSampler:
     import optuna
 
     if sampler is None or sampler == "tpe":
@@ -67,7 +76,7 @@ def _to_distribution(name: str, value: Any) -> Optional[tuple[Any, Callable[[Any
     if isinstance(value, dict) and len(value) == 1 and "grid_search" in value:
         value = Choice(value["grid_search"])
     elif not isinstance(value, Domain):
-        from tunecore import sample
+        from tunecore.search import sample
 
         value = sample.from_json(value, where=name) if isinstance(value, dict) else None
         if value is None:
@@ -148,7 +157,7 @@ class OptunaSearch(SuggestionAlgorithm):
             self._params = self._build_params(flatten_config(space))
             if not self._params:
                 raise TuneError("OptunaSearch(space=...) has nothing Optuna can search")
-        self._study: Optional["optuna.Study"] = None
+        self._study: Optional[optuna.Study] = None
         self._trials: dict[str, Any] = {}  # tunecore trial id -> optuna Trial
         self._steps: dict[str, dict[int, float]] = {}
         self._last: dict[str, dict] = {}
@@ -195,7 +204,7 @@ class OptunaSearch(SuggestionAlgorithm):
             self.mode = mode
 
     # -- the study ------------------------------------------------------------------
-    def _ensure_study(self) -> "optuna.Study":
+    def _ensure_study(self) -> optuna.Study:
         if self._study is not None:
             return self._study
         import optuna
@@ -205,7 +214,7 @@ class OptunaSearch(SuggestionAlgorithm):
                 "OptunaSearch needs a metric and a mode: OptunaSearch(metric='mean_loss', mode='min') or "
                 f"run_experiments(..., metric=..., mode=...); got metric={self.metric!r}, mode={self.mode!r}."
             )
-        direction = "minimize" if self.mode == "min" else "maximize"
+        direction: Literal["minimize", "maximize"] = "minimize" if self.mode == "min" else "maximize"
         if self._pending is not None:
             # A resumed search must not replay the random draws it already made.
             sampler, seed = self._sampler_args
@@ -220,7 +229,7 @@ class OptunaSearch(SuggestionAlgorithm):
         return self._study
 
     @property
-    def study(self) -> Optional["optuna.Study"]:
+    def study(self) -> Optional[optuna.Study]:
         """The Optuna study (created at the first suggestion), for analysis."""
         return self._study
 

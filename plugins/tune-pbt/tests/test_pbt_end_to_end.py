@@ -82,7 +82,7 @@ def test_bottom_trial_continues_from_the_donors_state(pbt_run):
         assert nxt["value"] - rec["new_config"]["rate"] in donor_values
         assert nxt["config"]["rate"] == rec["new_config"]["rate"]
         assert rec["old_config"]["rate"] != rec["new_config"]["rate"] or rec["old_config"] == rec["new_config"]
-    # One train() at a time (spec §19.4): iterations are consecutive except where an exploit
+    # One train() at a time: iterations are consecutive except where an exploit
     # switched the trial to the donor's counter.
     for trial in trials:
         jumps = {(r["iteration"], r["source_iteration"]) for r in records if r["trial_id"] == trial.trial_id}

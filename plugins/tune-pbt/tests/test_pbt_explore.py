@@ -1,4 +1,4 @@
-"""The explore operators of PBT (spec §11.6 reference expectations)."""
+"""The explore operators of PBT."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from tunecore.errors import TuneError
 from tune_pbt.explore import explore, format_vars, mutated_values, normalize_mutations, validate_mutations
+from tunecore.errors import TuneError
 
 
 def _uniform(low, high):

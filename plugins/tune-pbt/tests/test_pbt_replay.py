@@ -7,9 +7,9 @@ import os
 
 import pytest
 
+from tune_pbt import PopulationBasedTrainingReplay, load_schedule, replay_schedule, trial_lineage
 from tunecore.errors import TuneError
 from tunecore.testing import FakeRunner, make_trial
-from tune_pbt import PopulationBasedTrainingReplay, load_schedule, replay_schedule, trial_lineage
 
 
 def rec(seq, trial, it, src, src_it, src_seq, old, new):

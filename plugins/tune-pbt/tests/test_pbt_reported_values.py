@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from tune_pbt import PopulationBasedTraining, PopulationBasedTrainingReplay
 from tune_pbt.explore import explore
-
 from tunecore.schedulers import Decision
 from tunecore.testing import NUMERIC_KINDS as KINDS
 from tunecore.testing import (

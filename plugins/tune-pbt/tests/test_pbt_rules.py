@@ -1,4 +1,4 @@
-"""PopulationBasedTraining's decision rules (spec §11.6), driven through tunecore.testing.FakeRunner."""
+"""PopulationBasedTraining's decision rules, driven through tunecore.testing.FakeRunner."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import json
 
 import pytest
 
+from tune_pbt import PopulationBasedTraining
 from tunecore.errors import TuneError
 from tunecore.schedulers import Decision
 from tunecore.testing import FakeRunner, SchedulerContract, make_trial
 from tunecore.trial import TrialStatus
-from tune_pbt import PopulationBasedTraining
 
 
 def res(t, score, iteration=None):

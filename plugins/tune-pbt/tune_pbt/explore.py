@@ -6,7 +6,8 @@ import copy
 import inspect
 import math
 import random
-from typing import Any, Callable, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Callable, Optional
 
 from tunecore.errors import TuneError
 from tunecore.util import is_number, plain
@@ -63,8 +64,8 @@ def _domain_from_json(name: str, args: Any, key: str) -> Any:
     import tunecore
 
     factory = getattr(tunecore, name, None)
-    if factory is None:  # older tunecore builds keep the factories in tunecore.sample only
-        factory = getattr(importlib.import_module("tunecore.sample"), name, None)
+    if factory is None:  # older tunecore builds keep the factories in tunecore.search.sample only
+        factory = getattr(importlib.import_module("tunecore.search.sample"), name, None)
     if factory is None:  # pragma: no cover - a tunecore without sample domains
         raise TuneError(f"hyperparam_mutations[{key!r}] uses {{{name!r}: ...}}, but this tunecore has no "
                         f"tunecore.{name}")
@@ -119,10 +120,10 @@ def _sample_domain(domain: Any, rng: random.Random) -> Any:
     import numpy as np
 
     try:
-        params = inspect.signature(domain.sample).parameters
+        params = list(inspect.signature(domain.sample).parameters.values())
     except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
-        params = {}
-    required = [p for p in params.values()
+        params = []
+    required = [p for p in params
                 if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if not params:
         return _unwrap(domain.sample())
@@ -160,7 +161,7 @@ def _call(fn: Callable, config: Optional[dict]) -> Any:
 def explore(config: dict, mutations: Mutations, resample_probability: float,
             custom_explore_fn: Optional[Callable[[dict], dict]], rng: random.Random,
             operations: Optional[dict] = None) -> dict:
-    """Return a perturbed deep copy of ``config`` (spec §11.6 *explore*).
+    """Return a perturbed deep copy of ``config`` (PBT's *explore* step).
 
     For each key of ``mutations``:
 
@@ -264,7 +265,7 @@ def mutated_values(config: dict, mutations: Mutations, prefix: tuple = ()) -> di
 
 
 def format_vars(values: dict) -> str:
-    """``lr=0.1,momentum=0.9`` as trial tags show it (spec §7.4): floats to 5 significant digits."""
+    """``lr=0.1,momentum=0.9`` as trial tags show it: floats to 5 significant digits."""
     pieces = []
     for path in sorted(values, key=lambda p: tuple(str(x) for x in p)):
         name = str(path[-1]).replace("/", "_")

@@ -10,12 +10,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from tunecore.errors import TuneError
-from tunecore.schedulers import Decision, SchedulerContext, TrialScheduler
-from tunecore.trial import Checkpoint, Trial, TrialStatus
-from tunecore.util import as_float, dumps, from_jsonable, plain, to_jsonable
-
 from tune_pbt.explore import explore, format_vars, mutated_values, normalize_mutations, validate_mutations
+from tunecore.errors import TuneError
+from tunecore.execution.trial import Checkpoint, Trial, TrialStatus
+from tunecore.schedulers import Decision, SchedulerContext, TrialScheduler
+from tunecore.util import as_float, dumps, from_jsonable, plain, to_jsonable
 
 #: The ``event`` field of the records PBT appends to ``<trial logdir>/events.jsonl``.
 EXPLOIT_EVENT = "pbt_exploit"
@@ -43,7 +42,7 @@ class _TrialState:
 
 
 class PopulationBasedTraining(TrialScheduler):
-    """Population Based Training (Jaderberg et al. 2017), spec §11.6.
+    """Population Based Training (Jaderberg et al. 2017)
 
     Every ``perturbation_interval`` (in units of ``time_attr``) a trial's score is
     ranked among the live population. A trial in the top ``quantile_fraction`` gets an
@@ -70,7 +69,7 @@ class PopulationBasedTraining(TrialScheduler):
     Args:
         time_attr: the result key measuring progress (``training_iteration``,
             ``time_total_s``, ``timesteps_total``...). Should increase monotonically.
-        reward_attr: the seed's name for the metric (always maximised).
+        reward_attr: the 2018 Tune's name for the metric (always maximised).
         metric, mode: what to rank by; ``mode`` is ``"max"`` or ``"min"``.
         perturbation_interval: how much ``time_attr`` must pass between two
             perturbation points of a trial.
@@ -300,6 +299,9 @@ class PopulationBasedTraining(TrialScheduler):
     def _exploit(self, runner: SchedulerContext, trial: Trial, donor: Trial, result: dict) -> None:
         """Ask the runner to continue ``trial`` from ``donor``'s checkpoint with an explored config."""
         donor_state = self._trial_state[donor.trial_id]
+        checkpoint = donor_state.last_checkpoint
+        if checkpoint is None:  # donors are chosen among trials with a checkpoint
+            return
         state = self._trial_state[trial.trial_id]
         donor_config = donor_state.checkpoint_config if donor_state.checkpoint_config is not None \
             else donor.config
@@ -331,7 +333,7 @@ class PopulationBasedTraining(TrialScheduler):
         if self._verbose:
             print(f"PopulationBasedTraining: [exploit] {trial} (score {state.last_score:.4g}) <- {donor} "
                   f"(score {donor_state.last_score:.4g}); config {_short(trial.config)} -> {_short(new_config)}")
-        runner.exploit_trial(trial, donor_state.last_checkpoint, new_config, experiment_tag=tag,
+        runner.exploit_trial(trial, checkpoint, new_config, experiment_tag=tag,
                              record=record)
         state.copied.add(donor_state.checkpoint_seq)
         self._num_perturbations += 1

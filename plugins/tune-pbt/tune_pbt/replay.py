@@ -8,12 +8,11 @@ import math
 import os
 from typing import Optional
 
-from tunecore.errors import TuneError
-from tunecore.schedulers import Decision, SchedulerContext, TrialScheduler
-from tunecore.trial import Trial
-from tunecore.util import from_jsonable, is_number, plain, read_json_lines, to_jsonable
-
 from tune_pbt.pbt import EXPLOIT_EVENT
+from tunecore.errors import TuneError
+from tunecore.execution.trial import Trial
+from tunecore.schedulers import Decision, SchedulerContext, TrialScheduler
+from tunecore.util import from_jsonable, is_number, plain, read_json_lines, to_jsonable
 
 EVENTS_FILE = "events.jsonl"
 PARAMS_FILE = "params.json"

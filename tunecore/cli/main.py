@@ -82,7 +82,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_ls(args: argparse.Namespace) -> int:
     from tunecore.analysis import Analysis
-    from tunecore.status import pick_metric
+    from tunecore.execution.status import pick_metric
     from tunecore.util import as_float, dumps
 
     analysis = Analysis(args.dir)
@@ -94,7 +94,7 @@ def _cmd_ls(args: argparse.Namespace) -> int:
                       "metric": (t.last_result or {}).get(metric) if metric else None,
                       "config": t.config} for t in analysis.trials], indent=2))
         return 0
-    from tunecore.endings import ending_label
+    from tunecore.execution.endings import ending_label
 
     rows = [("TRIAL", "STATUS", "ENDING", metric or "METRIC", "CONFIG")]
     for t in analysis.trials:
@@ -113,8 +113,8 @@ def _cmd_ls(args: argparse.Namespace) -> int:
 
 def _endings(analysis: Any) -> dict:
     """``{trial_id: (ending, exploits)}`` of an experiment folder, as its runner recorded them."""
-    from tunecore.endings import folder_ending
-    from tunecore.state import load_experiment_state
+    from tunecore.execution.endings import folder_ending
+    from tunecore.execution.state import load_experiment_state
 
     state = load_experiment_state(analysis.experiment_dir) or {}
     criteria = {rec.get("trial_id"): rec.get("stopping_criterion") for rec in state.get("trials") or []
@@ -149,14 +149,12 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
 
     cli.register("run", _cmd_run, help="run an experiment spec file", configure=configure_run)
     cli.register("ls", _cmd_ls, help="list an experiment's trials on disk", configure=configure_ls)
-    for module, func in (("tunecore.commands.plugins_cmd", "add_plugins_command"),
-                         ("tunecore.commands.dashboard_cmd", "add_dashboard_command"),
-                         ("tunecore.commands.schema_cmd", "add_schema_command")):
-        try:
-            mod = __import__(module, fromlist=[func])
-        except ImportError:
-            continue
-        getattr(mod, func)(cli)
+    from tunecore.cli.dashboard_cmd import add_dashboard_command
+    from tunecore.cli.plugins_cmd import add_plugins_command
+    from tunecore.cli.schema_cmd import add_schema_command
+
+    for add in (add_plugins_command, add_dashboard_command, add_schema_command):
+        add(cli)
     if with_plugins:
         from tunecore.plugins import get_plugin_manager
 

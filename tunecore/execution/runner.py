@@ -1,0 +1,536 @@
+"""The TrialRunner: the one event loop on the driver. Components decide; the runner acts."""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import json
+import os
+import queue
+import time
+from collections.abc import Sequence
+from typing import Any, Callable, Optional
+
+from tunecore import result as R
+from tunecore import settings
+from tunecore._logging import get_logger
+from tunecore.errors import TrialError, TuneError
+from tunecore.execution.context import RunnerContext
+from tunecore.execution.executor import TrialExecutor
+from tunecore.execution.failures import failure_message, record_failure
+from tunecore.execution.guard import ComponentGuard
+from tunecore.execution.state import ExperimentState
+from tunecore.execution.status import ProgressPrinter, status_table, summary_text
+from tunecore.execution.trial import Checkpoint, Trial, TrialStatus
+from tunecore.loggers._fanout import LoggerFanout
+from tunecore.schedulers._base import Decision, TrialScheduler
+from tunecore.searchers._base import SearchAlgorithm
+
+log = get_logger("tunecore.runner")  # a stable name, whatever the module path
+
+_STATE_INTERVAL = 5.0
+_STATE_MIN_INTERVAL = 1.0
+
+
+class TrialRunner:
+    """Asks the search algorithm for trials, starts them when resources allow, collects
+    results in batches, asks the scheduler what to do, and does it.
+
+    Thread-safety: only the thread calling :meth:`step` changes state. Other threads
+    (the HTTP server) use :meth:`submit`.
+    """
+
+    def __init__(self, search_alg: SearchAlgorithm, scheduler: TrialScheduler,
+                 trial_executor: Optional[TrialExecutor] = None, plugin_manager: Any = None,
+                 verbose: int = 2, metric: Optional[str] = None, mode: Optional[str] = None,
+                 printer: Optional[ProgressPrinter] = None, state: Optional[ExperimentState] = None,
+                 experiment_dirs: Sequence[str] = (), sync_managers: Sequence[Any] = ()) -> None:
+        from tunecore.plugins import get_plugin_manager
+
+        self.search_alg = search_alg
+        self.scheduler = scheduler
+        if trial_executor is None:
+            from tunecore.execution.ray_executor import RayTrialExecutor
+
+            trial_executor = RayTrialExecutor()
+        self.trial_executor: TrialExecutor = trial_executor
+        self.plugins = plugin_manager or get_plugin_manager()
+        self.metric, self.mode = metric, mode
+        self.printer = printer or ProgressPrinter(verbose=verbose)
+        self._trials: list[Trial] = []
+        self._by_id: dict[str, Trial] = {}
+        #: display and recording components (printer, loggers, syncers) are called through it
+        self.guard = ComponentGuard()
+        self.loggers = LoggerFanout(self.plugins.loggers, self.guard)
+        self._ctx = RunnerContext(self)
+        self._requests: collections.deque = collections.deque()
+        self._submitted: queue.Queue[tuple[Callable, concurrent.futures.Future]] = queue.Queue()
+        self._total_time = 0.0
+        self._walltime_limit = settings.number("TUNECORE_WALLTIME_LIMIT")
+        self._state_dirty = True
+        self._state_written = 0.0
+        self._stop_requested = False
+        self._checked_resources: set = set()
+        self._search_blocked_since: Optional[float] = None
+        #: the folders trials are written to (each gets an experiment_state.json)
+        self.experiment_dirs: list[str] = list(experiment_dirs)
+        self.state = state or ExperimentState()
+        #: uploads of the experiment folders, nudged when a trial ends (owned by the run's owner)
+        self.sync_managers: list[Any] = list(sync_managers)
+        self._stalled_since: Optional[float] = None
+        self.stall_timeout = settings.number("TUNECORE_STALL_TIMEOUT")
+
+    # -- public API ------------------------------------------------------------------
+    def get_trials(self) -> list[Trial]:
+        return list(self._trials)
+
+    def get_trial(self, trial_id: str) -> Optional[Trial]:
+        return self._by_id.get(trial_id)
+
+    def has_resources(self, resources: Any) -> bool:
+        return self.trial_executor.has_resources(resources)
+
+    def add_trial(self, trial: Trial) -> None:
+        """Queue a trial (PENDING, or as restored from experiment state)."""
+        if trial.trial_id in self._by_id:
+            raise TuneError(f"Trial id {trial.trial_id} is already in the experiment")
+        self.scheduler.on_trial_add(self._ctx, trial)
+        self._trials.append(trial)
+        self._by_id[trial.trial_id] = trial
+        if trial.local_dir not in self.experiment_dirs:
+            self.experiment_dirs.append(trial.local_dir)
+        self._state_dirty = True
+
+    def add_experiment(self, name: str, spec: dict) -> list[Trial]:
+        """Generate and add the trials of ``{name: spec}`` (the HTTP API's POST /trials)."""
+        from tunecore.experiment import Experiment
+        from tunecore.searchers import BasicVariantGenerator
+
+        experiment = Experiment.from_json(name, spec)
+        generator = BasicVariantGenerator()
+        generator.add_configurations([experiment])
+        trials = generator.next_trials()
+        for trial in trials:
+            self._check_fits(trial)
+        for trial in trials:
+            self.add_trial(trial)
+        return trials
+
+    def submit(self, fn: Callable[[], Any]) -> concurrent.futures.Future:
+        """Run ``fn`` on the runner's thread at its next step (for other threads)."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._submitted.put((fn, future))
+        return future
+
+    def close(self) -> None:
+        """The loop has ended: fail whatever other threads still wait for."""
+        while True:
+            try:
+                _, fut = self._submitted.get_nowait()
+            except queue.Empty:
+                return
+            if fut.set_running_or_notify_cancel():
+                fut.set_exception(TuneError("The experiment has ended; the request was not carried out."))
+
+    def request_stop(self) -> None:
+        """Ask the experiment to wind down: no new trials, running ones stopped."""
+        self._stop_requested = True
+
+    def is_finished(self) -> bool:
+        if self._total_time > self._walltime_limit:
+            return True
+        if self._stop_requested:
+            return not self.trial_executor.get_running_trials()
+        return all(t.is_finished() for t in self._trials) and self.search_alg.is_finished()
+
+    # -- the loop ----------------------------------------------------------------------
+    def step(self) -> None:
+        """One turn of the loop: new trials, launches, a batch of results, requests."""
+        self._drain_submitted()
+        if self._stop_requested:
+            self._wind_down()
+            return
+        self._update_from_search()
+        self.trial_executor.refresh_cluster()
+        launched = self._launch_trials()
+        running = self.trial_executor.get_running_trials()
+        if running or launched:
+            self._stalled_since = None
+        if not running and not launched:
+            self._check_stuck()
+            self._drain_submitted(timeout=0.05)
+        else:
+            for trial, payload, error in self.trial_executor.wait(timeout=0.2 if not launched else 0.0):
+                if error is not None:
+                    self._on_failure(trial, error)
+                else:
+                    assert payload is not None  # wait() gives results or an error
+                    self._on_results(trial, *payload)
+                self._apply_requests(current=None)
+        self._maybe_save_state()
+
+    def _drain_submitted(self, timeout: float = 0.0) -> None:
+        try:
+            fn, fut = self._submitted.get(timeout=timeout) if timeout else self._submitted.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            if fut.set_running_or_notify_cancel():
+                try:
+                    fut.set_result(fn())
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                    fut.set_exception(exc)
+            self._apply_requests(current=None)
+            try:
+                fn, fut = self._submitted.get_nowait()
+            except queue.Empty:
+                return
+
+    def _update_from_search(self) -> None:
+        if self.search_alg.is_finished():
+            self._search_blocked_since = None
+            return
+        trials = self.search_alg.next_trials()
+        for trial in trials:
+            self._check_fits(trial)
+        for trial in trials:
+            self.add_trial(trial)
+        if trials or any(not t.is_finished() for t in self._trials):
+            self._search_blocked_since = None
+        elif not self.search_alg.is_finished():
+            now = time.monotonic()
+            if self._search_blocked_since is None:
+                self._search_blocked_since = now
+            elif now - self._search_blocked_since > 600:
+                raise TuneError("The search algorithm produced no trial for 600 s while nothing was running.")
+            time.sleep(0.05)
+
+    def _check_fits(self, trial: Trial) -> None:
+        """Refuse, before it starts, a trial the cluster can never hold."""
+        key = trial.resources
+        if key in self._checked_resources:
+            return
+        self.trial_executor.refresh_cluster(force=not self._checked_resources)
+        self.trial_executor.refuse_unplaceable(trial)
+        self._checked_resources.add(key)
+
+    def _launch_trials(self) -> int:
+        launched = 0
+        for _ in range(len(self._trials)):
+            trial = self.scheduler.choose_trial_to_run(self._ctx)
+            if trial is None:
+                break
+            if trial.status not in (TrialStatus.PENDING, TrialStatus.PAUSED) or not self.has_resources(trial.resources):
+                break  # a misbehaving scheduler must not spin the loop
+            self._start(trial)
+            launched += 1
+        return launched
+
+    def _check_stuck(self) -> None:
+        """Nothing runs and nothing was launched: wait a little, or say why it cannot go on."""
+        pending = [t for t in self._trials if t.status == TrialStatus.PENDING]
+        paused = [t for t in self._trials if t.status == TrialStatus.PAUSED]
+        if not pending and not paused:
+            self._stalled_since = None
+            return
+        if paused and not pending:
+            raise TuneError("There are paused trials, but no more pending trials with sufficient resources "
+                            f"(scheduler {type(self.scheduler).__name__} chose none of them to resume).")
+        now = time.monotonic()
+        if self._stalled_since is None:
+            self._stalled_since = now
+        elif not self.trial_executor.queue_trials and now - self._stalled_since > self.stall_timeout:
+            raise TuneError(
+                f"No trial has run for {self.stall_timeout:.0f} s: {len(pending)} trials are PENDING but the "
+                f"scheduler {type(self.scheduler).__name__} chose none of them, although nothing is running "
+                f"({self.trial_executor.resource_string()}). This is a scheduler bug, or the cluster lost "
+                "resources."
+            )
+
+    # -- starting and stopping ---------------------------------------------------------
+    def _logdir(self, trial: Trial) -> str:
+        if not trial.logdir:
+            trial.logdir = os.path.join(trial.local_dir, trial.dirname())
+        os.makedirs(trial.logdir, exist_ok=True)
+        return trial.logdir
+
+    def _start(self, trial: Trial) -> None:
+        self._logdir(trial)
+        if not self.loggers.has(trial):
+            # (re)starting from a checkpoint at iteration k (0: from scratch): each logger drops
+            # what an earlier run logged after k (Logger.restore_iteration), so no iteration repeats
+            from tunecore.execution.state import restore_iteration
+
+            self.loggers.open(trial, restore_iteration(trial.checkpoint if trial.has_checkpoint() else None))
+        checkpoint = trial.checkpoint if trial.has_checkpoint() else None
+        trial.status = TrialStatus.RUNNING
+        self._state_dirty = True
+        for attempt in (1, 2):
+            try:
+                self.trial_executor.start_trial(trial, checkpoint)
+                return
+            except TrialError as exc:
+                if attempt == 2:
+                    record_failure(trial, str(exc))
+                    self._record_end(trial, "error")
+                    self._finish(trial, TrialStatus.ERROR, error=True)
+                    return
+                time.sleep(0.5)
+
+    def _finish(self, trial: Trial, status: TrialStatus, error: bool = False) -> None:
+        """End a trial for good: actor gone, loggers closed."""
+        if error:
+            self.trial_executor.kill_trial(trial)
+        else:
+            self.trial_executor.stop_trial(trial)
+        trial.status = status
+        trial.location = None
+        self.loggers.close(trial)
+        self._state_dirty = True
+
+    # -- results ----------------------------------------------------------------------
+    def _on_results(self, trial: Trial, results: list[dict], finished: bool) -> None:
+        if results:  # where the trial runs, as its trainable says
+            trial.location = (results[-1].get("hostname"), results[-1].get("pid"))
+        decision = Decision.CONTINUE
+        natural_end = False
+        how = "scheduler"  # how the trial ends, if it does (tunecore.execution.endings)
+        processed: list[dict] = []
+        try:
+            for result in results:
+                self._total_time += result.get(R.TIME_THIS_ITER_S) or 0.0
+                trial.results_seen += 1
+                if trial.should_stop(result):
+                    how = "returned" if result.get(R.DONE) else "stop_criterion"
+                    result[R.DONE] = True
+                    natural_end = True
+                else:
+                    decision = self.scheduler.on_trial_result(self._ctx, trial, result)
+                    if decision not in (Decision.CONTINUE, Decision.PAUSE, Decision.STOP):
+                        raise TuneError(f"Scheduler {type(self.scheduler).__name__} returned {decision!r}; "
+                                        "return CONTINUE, PAUSE or STOP")
+                    decision = Decision(decision)
+                    self.search_alg.on_trial_result(trial.trial_id, result)
+                    if decision == Decision.STOP:
+                        result[R.DONE] = True
+                        self.search_alg.on_trial_complete(trial.trial_id, early_terminated=True)
+                trial.last_result = result
+                processed.append(result)
+                self.guard.call("the status printer", trial, result, self.printer.result, trial, result)
+                if natural_end or decision != Decision.CONTINUE:
+                    break
+        except Exception as exc:
+            if processed:
+                self.loggers.log(trial, processed)
+            self._on_failure(trial, exc)
+            return
+        if processed:
+            self.loggers.log(trial, processed)
+        if not natural_end and decision == Decision.CONTINUE and finished:
+            if trial.last_result is None:
+                self._on_failure(trial, TuneError("Trial finished without reporting a result."))
+                return
+            trial.last_result[R.DONE] = True
+            natural_end = True
+            how = "returned"
+        if natural_end:
+            self.scheduler.on_trial_complete(self._ctx, trial, trial.last_result)
+            self.search_alg.on_trial_complete(trial.trial_id, result=trial.last_result)
+            decision = Decision.STOP
+        if decision == Decision.PAUSE:  # a STOP is recorded as the trial's end, below
+            self._record_event(trial, {
+                "event": "paused", "by": "scheduler",
+                "scheduler": type(self.scheduler).__name__, "time": time.time(),
+                "iteration": (trial.last_result or {}).get(R.TRAINING_ITERATION)})
+        self._apply_requests(current=trial)
+        if trial.status != TrialStatus.RUNNING or not self.trial_executor.is_running(trial):
+            return
+        try:
+            if decision == Decision.CONTINUE:
+                if trial.last_result is not None and trial.should_checkpoint(trial.last_result):
+                    self._checkpoint(trial)
+                self.trial_executor.continue_training(trial)
+            elif decision == Decision.PAUSE:
+                self._pause(trial)
+            else:
+                if trial.last_result is not None and trial.should_checkpoint(trial.last_result):
+                    self._checkpoint(trial)
+                self._record_end(trial, how)
+                self._finish(trial, TrialStatus.TERMINATED)
+                self._trigger_sync()
+        except Exception as exc:
+            self._on_failure(trial, exc)
+
+    def _checkpoint(self, trial: Trial) -> None:
+        self.loggers.flush(trial)  # every row up to the checkpoint is on disk before it is recorded
+        trial.checkpoint = self.trial_executor.save(trial, Checkpoint.DISK)
+        self._state_dirty = True
+
+    def save_to_memory(self, trial: Trial) -> Checkpoint:
+        """An in-memory checkpoint of ``trial`` (its last one when it is not running)."""
+        if not self.trial_executor.is_running(trial):
+            if trial.checkpoint is not None and trial.checkpoint.storage == Checkpoint.MEMORY:
+                return trial.checkpoint
+            raise TuneError(f"save_trial({trial}): the trial is not running and has no in-memory checkpoint")
+        return self.trial_executor.save(trial, Checkpoint.MEMORY)
+
+    def _pause(self, trial: Trial) -> None:
+        trial.checkpoint = self.trial_executor.save(trial, Checkpoint.MEMORY)
+        self.trial_executor.stop_trial(trial)
+        trial.status = TrialStatus.PAUSED
+        trial.location = None
+        self.loggers.flush(trial)
+        self._state_dirty = True
+
+    # -- failures -----------------------------------------------------------------------
+    def _on_failure(self, trial: Trial, exc: BaseException) -> None:
+        message = failure_message(exc)
+        # with checkpointing configured, a failure before the first checkpoint restarts from scratch
+        recover = (trial.has_checkpoint() or trial.checkpoint_freq > 0) and trial.num_failures < trial.max_failures
+        record_failure(trial, message)
+        self.trial_executor.kill_trial(trial)
+        trial.location = None
+        log.warning("trial %s failed (%d failures): %s", trial, trial.num_failures,
+                    message.strip().splitlines()[-1] if message.strip() else exc)
+        if recover:
+            source = "its last checkpoint" if trial.has_checkpoint() else "scratch (no checkpoint yet)"
+            log.warning("attempting to recover trial %s from %s (failure %d of at most %d).", trial, source,
+                        trial.num_failures, trial.max_failures)
+            # reopened by _start, which tells each logger the restore point
+            self.loggers.close(trial, restarting=True)
+            trial.status = TrialStatus.PENDING
+            # a lost node shrinks the cluster: restart now only if the trial still fits, else
+            # it waits PENDING (with its checkpoint) instead of blocking on an unplaceable actor
+            self.trial_executor.refresh_cluster(force=True)
+            if self.has_resources(trial.resources):
+                self._start(trial)
+            self._state_dirty = True
+            return
+        self.scheduler.on_trial_error(self._ctx, trial)
+        self.search_alg.on_trial_complete(trial.trial_id, error=True)
+        self._record_end(trial, "error")
+        self._finish(trial, TrialStatus.ERROR, error=True)
+
+    # -- requests from schedulers and clients -----------------------------------------
+    def stop_trial(self, trial: Trial, by: str = "user") -> None:
+        """Stop a trial now (``by`` a user or client, or the ``"scheduler"``); no-op when already finished."""
+        if trial.is_finished():
+            return
+        self._record_end(trial, by)
+        if trial.status in (TrialStatus.PENDING, TrialStatus.PAUSED):
+            self.scheduler.on_trial_remove(self._ctx, trial)
+            self.search_alg.on_trial_complete(trial.trial_id, early_terminated=True)
+            trial.status = TrialStatus.TERMINATED
+            self.loggers.close(trial)
+        else:
+            if trial.last_result is not None:
+                trial.last_result[R.DONE] = True
+            self.scheduler.on_trial_complete(self._ctx, trial, trial.last_result)
+            self.search_alg.on_trial_complete(trial.trial_id, result=trial.last_result)
+            self._finish(trial, TrialStatus.TERMINATED)
+        self._state_dirty = True
+        self._apply_requests(current=None)
+
+    def queue_request(self, kind: str, trial: Trial, payload: Any = None) -> None:
+        """A scheduler's request (``"stop"``, ``"unpause"``, ``"exploit"``), carried out by the loop
+        once the callback that made it has returned."""
+        self._requests.append((kind, trial, payload))
+
+    def _apply_requests(self, current: Optional[Trial]) -> None:
+        while self._requests:
+            kind, trial, payload = self._requests.popleft()
+            try:
+                if kind == "stop":
+                    if trial is current:
+                        continue
+                    self.stop_trial(trial, by="scheduler")
+                elif kind == "unpause":
+                    if trial.status == TrialStatus.PAUSED:
+                        trial.status = TrialStatus.PENDING
+                        self._state_dirty = True
+                elif kind == "exploit":
+                    self._exploit(trial, *payload)
+            except Exception as exc:
+                if trial.status == TrialStatus.RUNNING:
+                    self._on_failure(trial, exc)
+                else:
+                    raise
+
+    def _exploit(self, trial: Trial, checkpoint: Checkpoint, config: dict, tag: Optional[str],
+                 record: Optional[dict]) -> None:
+        trial.config = config
+        if tag is not None:
+            trial.experiment_tag = tag
+        if self.trial_executor.is_running(trial):
+            self.trial_executor.exploit(trial, checkpoint)
+        else:
+            trial.checkpoint = checkpoint
+        self.loggers.update_config(trial, config)
+        if record is not None:
+            self._record_event(trial, record)
+        self._state_dirty = True
+
+    def _record_end(self, trial: Trial, how: str) -> None:
+        """Record how ``trial`` ends: one ``{"event": "ended", "how": how}`` line (see tunecore.execution.endings)."""
+        from tunecore.execution.endings import ended_record
+
+        detail = {"scheduler": type(self.scheduler).__name__} if how == "scheduler" else {}
+        self._record_event(trial, ended_record(trial, how, **detail))
+
+    def _record_event(self, trial: Trial, record: dict) -> None:
+        """Append a scheduler decision or a trial's end to ``<trial dir>/events.jsonl`` (the dashboard reads it)."""
+        from tunecore.util import to_jsonable
+
+        trial.events.append(record)
+        with open(os.path.join(self._logdir(trial), "events.jsonl"), "a", encoding="utf-8") as f:
+            f.write(json.dumps(to_jsonable(record), sort_keys=True) + "\n")
+
+    def _wind_down(self) -> None:
+        for trial in self.trial_executor.get_running_trials():
+            self.loggers.flush(trial)
+            self.trial_executor.stop_trial(trial)
+            trial.status = TrialStatus.PAUSED if trial.has_checkpoint() else TrialStatus.PENDING
+            trial.location = None
+            self.loggers.close(trial)
+        self._state_dirty = True
+
+    # -- syncing and state ------------------------------------------------------------
+    def _trigger_sync(self) -> None:
+        for manager in self.sync_managers:
+            what = f"the syncer to {getattr(manager, 'remote_uri', manager)}"
+            self.guard.call(what, None, manager.local_dir, manager.trigger)
+
+    def print_table(self, force: bool = False, full: bool = False) -> None:
+        """The status table through the printer (when due, or now with ``force``); never raises."""
+        if full:
+            text: Any = lambda: self.debug_string(max_rows=None)  # noqa: E731
+        else:
+            text = self.debug_string
+        self.guard.call("the status printer", None, "the status table", self.printer.table, text, force, not full)
+
+    def _maybe_save_state(self, force: bool = False) -> None:
+        now = time.monotonic()
+        since = now - self._state_written
+        if force or (self._state_dirty and since >= _STATE_MIN_INTERVAL) or since >= _STATE_INTERVAL:
+            self.save_state()
+
+    def save_state(self) -> None:
+        self.state.save(self.experiment_dirs, self._trials, self.search_alg, self.scheduler)
+        self._state_dirty = False
+        self._state_written = time.monotonic()
+
+    # -- printing ----------------------------------------------------------------------
+    def debug_string(self, max_rows: Optional[int] = 20) -> str:
+        try:
+            sched = self.scheduler.debug_string()
+        except Exception as exc:  # a broken scheduler's text must not end the run
+            sched = f"Using {type(self.scheduler).__name__} (debug_string failed: {exc})"
+        return status_table(self._trials, sched, self.trial_executor.resource_string(),
+                            self.experiment_dirs, max_rows, self.trial_executor.driver_host)
+
+    def summary(self) -> str:
+        return summary_text(self._trials, self.metric, self.mode)
+
+    def print_summary(self) -> None:
+        """The closing lines (counts by state, the best trial) through the printer; never raises."""
+        self.guard.call("the status printer", None, "the summary", lambda: self.printer.summary(self.summary()))
