@@ -5,33 +5,14 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from tunecore import result as R
 from tunecore.errors import TuneError
-from tunecore.execution.state import load_experiment_state
+from tunecore.records import TrialRecord, read_records
 from tunecore.util import as_float, flatten_dict, from_jsonable, read_json_lines
 
-
-@dataclass
-class TrialRecord:
-    """One trial as found on disk."""
-
-    trial_id: str
-    name: str
-    status: str
-    config: dict
-    logdir: Optional[str]
-    last_result: Optional[dict]
-    num_failures: int = 0
-    _results: Optional[list] = field(default=None, repr=False)
-
-    def results(self) -> list[dict]:
-        """Every row of the trial's ``result.json`` (read once, then cached)."""
-        if self._results is None:
-            self._results = read_results(os.path.join(self.logdir, R.RESULT_FILE)) if self.logdir else []
-        return self._results
+__all__ = ["Analysis", "TrialRecord", "read_results"]
 
 
 def read_results(path: str) -> list[dict]:
@@ -54,12 +35,9 @@ class Analysis:
         self.experiment_dir = experiment_dir
         self.trials: list[TrialRecord] = []
         self.trials_run: list = []  # the live Trial objects, when tune.run made this Analysis
-        state = load_experiment_state(experiment_dir)
-        if state is not None:
-            for rec in state["trials"]:
-                self.trials.append(TrialRecord(rec["trial_id"], rec.get("name") or rec["trial_id"], rec["status"],
-                                               rec.get("config") or {}, rec.get("logdir"), rec.get("last_result"),
-                                               rec.get("num_failures", 0)))
+        records = read_records(experiment_dir)
+        if records is not None:
+            self.trials = records
         else:
             self._scan()
         if not self.trials:

@@ -14,7 +14,7 @@ What depends on the installed plugins or the cluster (trainable, logger, schedul
 names; resources the cluster can hold) is checked when the run starts
 (``tunecore.execution.lifecycle.validate_run`` and the executor), still before any trial runs.
 
-:func:`spec_file_schema` writes the same table as a JSON Schema (draft 2020-12) of a spec
+:func:`tunecore.spec_schema.spec_file_schema` writes the same table as a JSON Schema (draft 2020-12) of a spec
 file, which ``tune schema`` prints for editors.
 
 A value ``None`` (``null`` in JSON/YAML), like a key left out, means the key's default.
@@ -53,13 +53,10 @@ __all__ = [
     "http_refusals",
     "check_known_keys",
     "validate_values",
-    "spec_file_schema",
 ]
 
 #: The single key of a dict that stands for a value to be resolved by variant generation.
 UNRESOLVED_KEYS = (GRID_KEY, EVAL_KEY) + tuple(sample._JSON_FACTORIES)
-
-SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def _plain_type_ok(value: Any, types_: tuple) -> bool:
@@ -444,163 +441,10 @@ def validate_values(spec: Mapping, where: str = "") -> None:
                         "put \"env\" inside each of the config's values, or give config as a dict.")
 
 
-# -- the JSON Schema of a spec file -----------------------------------------------------------
+def __getattr__(name: str) -> Any:
+    # the JSON Schema writers moved to tunecore.spec_schema (which imports this module)
+    if name in ("spec_file_schema", "field_schema", "SCHEMA_DIALECT"):
+        from tunecore import spec_schema
 
-def _args(names: list, required: int, item: dict) -> dict:
-    """A domain's arguments: positionally (a list) or by name (an object)."""
-    return {"anyOf": [
-        {"type": "array", "prefixItems": [item] * len(names), "minItems": required, "maxItems": len(names)},
-        {"type": "object", "properties": {n: item for n in names}, "required": names[:required],
-         "additionalProperties": False},
-    ]}
-
-
-def _single(key: str, value_schema: dict, description: str) -> dict:
-    return {"type": "object", "description": description, "properties": {key: value_schema},
-            "required": [key], "additionalProperties": False}
-
-
-def _searched(plain: dict, self_ref: str) -> dict:
-    """``plain``, or a value to be resolved whose grid values are again ``self_ref``."""
-    return {"anyOf": [
-        plain,
-        _single(GRID_KEY, {"type": "array", "minItems": 1, "items": {"$ref": self_ref}},
-                "One trial per value (grid search)."),
-        {"$ref": "#/$defs/eval"},
-        {"$ref": "#/$defs/domain"},
-    ]}
-
-
-def _defs() -> dict:
-    number = {"type": "number"}
-    integer = {"type": "integer"}
-    domains = {
-        "uniform": (_args(["low", "high"], 2, number), "A float drawn uniformly from [low, high)."),
-        "loguniform": (_args(["low", "high", "base"], 2, number),
-                       "A float between low and high whose logarithm is uniform (0 < low < high)."),
-        "quniform": (_args(["low", "high", "q"], 3, number), "A uniform float rounded to a multiple of q."),
-        "randint": (_args(["low", "high"], 2, integer), "An int in [low, high) (high excluded)."),
-        "choice": ({"type": "array", "minItems": 1}, "One of the listed values."),
-        "randn": ({"anyOf": [{"type": "null"}, number, _args(["mean", "sd"], 0, number)]},
-                  "A normally distributed float: [mean, sd] (default [0, 1])."),
-        "sample_from": ({"type": "string"},
-                        "A Python expression computed per trial; it may read spec.config.<key>."),
-    }
-    assert set(domains) == set(sample._JSON_FACTORIES), "every sample domain has a JSON Schema"
-    defs: dict[str, Any] = {name: _single(name, args, text) for name, (args, text) in domains.items()}
-    defs["domain"] = {"anyOf": [{"$ref": f"#/$defs/{name}"} for name in domains]}
-    defs[EVAL_KEY] = _single(EVAL_KEY, {"type": "string"},
-                             "A Python expression computed per trial (spec, np, random, math in scope), "
-                             "e.g. {\"eval\": \"spec.config.lr * 2\"}.")
-    defs[GRID_KEY] = _single(GRID_KEY, {"type": "array", "minItems": 1},
-                             "One trial per value (grid search).")
-    defs["unresolved"] = {"anyOf": [{"$ref": f"#/$defs/{GRID_KEY}"}, {"$ref": f"#/$defs/{EVAL_KEY}"},
-                                    {"$ref": "#/$defs/domain"}]}
-    # any value in a config: a dict with exactly one of the unresolved keys must be that form
-    forms = [{"if": {"type": "object", "required": [key], "maxProperties": 1},
-              "then": {"$ref": f"#/$defs/{key}"}} for key in UNRESOLVED_KEYS]
-    defs["value"] = {"allOf": forms, "additionalProperties": {"$ref": "#/$defs/value"},
-                     "items": {"$ref": "#/$defs/value"}}
-    defs["stop_threshold"] = _searched(number, "#/$defs/stop_threshold")
-    amount = {"type": "number", "minimum": 0}
-    defs["resource_amount"] = _searched(amount, "#/$defs/resource_amount")
-    defs["gpu_amount"] = _searched(dict(amount, anyOf=[{"maximum": 1}, {"multipleOf": 1}],
-                                        description="A fraction (0.5) shares one GPU; above 1, whole GPUs."),
-                                   "#/$defs/gpu_amount")
-    # a plain dict value must not look like an unresolved form it fails to be
-    defs["not_unresolved_shaped"] = {"not": {"type": "object", "maxProperties": 1,
-                                             "anyOf": [{"required": [k]} for k in UNRESOLVED_KEYS]}}
-    return defs
-
-
-def field_schema(f: SpecField) -> dict:
-    """The JSON Schema of one key's value: a plain value or ``null``, or (if searchable) unresolved."""
-    plain = dict(f.json_schema)
-    if not f.required:  # null: the default (folded into the type, for clearer validator messages)
-        plain["type"] = [plain["type"], "null"]
-    if f.json_schema.get("type") == "object":
-        plain = {"allOf": [plain, {"$ref": "#/$defs/not_unresolved_shaped"}]}
-    out: dict[str, Any] = {"description": f.help + ("" if f.searchable else
-                                                    f" Not searchable: {f.search_refusal}.")}
-    if f.searchable:
-        out.update(_searched(plain, f"#/$defs/field_{f.name}"))
-    else:
-        out.update(plain)
-    out["examples"] = [f.example_value]
-    if f.default is not None:
-        out["default"] = f.default
-    return out
-
-
-#: JSON Schemas of the ``tune run`` options a spec file may hold beside ``experiments``.
-RUN_OPTION_SCHEMAS: dict[str, dict] = {
-    "scheduler": {"description": "A scheduler name (tune plugins list --all) or {\"name\": ..., **kwargs}.",
-                  "anyOf": [{"type": "null"}, {"type": "string", "minLength": 1},
-                            {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}]},
-    "search_alg": {"description": "A search algorithm name or {\"name\": ..., **kwargs}.",
-                   "anyOf": [{"type": "null"}, {"type": "string", "minLength": 1},
-                             {"type": "object", "required": ["name"],
-                              "properties": {"name": {"type": "string"}}}]},
-    "with_server": {"type": "boolean", "description": "Serve the HTTP API and the dashboard."},
-    "server_port": {"type": "integer", "minimum": 0, "maximum": 65535},
-    "server_host": {"type": "string"},
-    "verbose": {"description": "false/0: only the summary; 1: the status table; true/2: also each result.",
-                "anyOf": [{"type": "boolean"}, {"type": "integer", "minimum": 0}]},
-    "queue_trials": {"type": "boolean"},
-    "raise_on_failed_trial": {"type": "boolean"},
-    "address": {"type": ["string", "null"], "description": "Join this Ray cluster."},
-    "metric": {"type": ["string", "null"], "description": "The result key to optimize."},
-    "mode": {"enum": ["min", "max", None], "description": "Whether lower or higher metric is better."},
-    "reuse_actors": {"type": "boolean"},
-    "resume": {"type": "boolean", "description": "Continue the experiment found on disk."},
-}
-
-
-def spec_file_schema() -> dict:
-    """The JSON Schema (draft 2020-12) of a spec file, as ``tune run`` reads it.
-
-    A spec file is a mapping ``{experiment_name: spec}``, or ``{"experiments": {...}}`` with
-    run options beside it (``scheduler``, ``metric``...). The schema checks each key's type
-    and shape; what depends on several values (``low < high`` of a domain), on the cluster or
-    on what is installed (trainable, logger and scheduler names) is checked by ``tune run``.
-    """
-    from tunecore.cli import RUN_OPTIONS
-
-    defs = _defs()
-    properties: dict[str, Any] = {}
-    for f in SPEC_FIELDS:
-        defs[f"field_{f.name}"] = field_schema(f)
-        properties[f.name] = {"$ref": f"#/$defs/field_{f.name}"}
-    for a in SPEC_ALIASES:
-        target = f"#/$defs/field_{a.target}" if a.target in FIELDS else "#/$defs/value"
-        properties[a.name] = {"$ref": target, "description": a.help}
-    required = [f.name for f in SPEC_FIELDS if f.required]
-    defs["experiment"] = {"type": "object", "description": "One experiment: a trainable, its search space, "
-                                                           "stopping criteria and resources.",
-                          "properties": properties, "required": required, "additionalProperties": False,
-                          # env goes into the config, which a searched config has no place for
-                          "if": {"required": ["env", "config"],
-                                 "properties": {"config": {"$ref": "#/$defs/unresolved"}}},
-                          "then": {"description": "env cannot be added to a searched config: put env "
-                                                  "inside each of the config's values.",
-                                   "not": {"required": ["env"]}}}
-    defs["experiment_name"] = {"type": "string", "minLength": 1,
-                               "not": {"anyOf": [{"pattern": "/"}, {"enum": [".", ".."]}]},
-                               "description": "A non-empty name without '/': the experiment's folder."}
-    defs["experiments"] = {"type": "object", "minProperties": 1,
-                           "propertyNames": {"$ref": "#/$defs/experiment_name"},
-                           "additionalProperties": {"$ref": "#/$defs/experiment"}}
-    options = {name: RUN_OPTION_SCHEMAS.get(name, {}) for name in RUN_OPTIONS}
-    return {
-        "$schema": SCHEMA_DIALECT,
-        "title": "tunecore experiment spec file",
-        "description": "What `tune run SPEC.yaml|json` reads: {experiment_name: spec}, or "
-                       "{experiments: {experiment_name: spec}, <run options>}. Printed by `tune schema`.",
-        "type": "object",
-        "minProperties": 1,
-        "if": {"required": ["experiments"]},
-        "then": {"properties": {"experiments": {"$ref": "#/$defs/experiments"}, **options},
-                 "additionalProperties": False},
-        "else": {"$ref": "#/$defs/experiments"},
-        "$defs": defs,
-    }
+        return getattr(spec_schema, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import json
 import math
 import os
 import tempfile
 import threading
-from typing import Any, Optional
+from collections.abc import Iterator
+from typing import IO, Any, Optional
 
 import numpy as np
 
@@ -19,26 +21,78 @@ _pin_cache: dict = {}
 _pin_lock = threading.Lock()
 
 
-def atomic_write(path: str, text: str, durable: bool = False) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same folder and a rename.
+_umask: Optional[int] = None
 
-    Readers see the old or the new file, never a torn one, even if the process dies.
-    ``durable`` also fsyncs, for files that must survive a power loss (experiment state).
+
+def _default_permissions() -> int:
+    """What ``open(path, "w")`` would give a new file (0666 less the umask)."""
+    global _umask
+    if _umask is None:
+        try:
+            with open("/proc/self/status", encoding="ascii") as f:
+                _umask = next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
+        except (OSError, StopIteration, ValueError, IndexError):
+            _umask = os.umask(0o022)
+            os.umask(_umask)
+    return 0o666 & ~_umask
+
+
+@contextlib.contextmanager
+def atomic_open(path: str, mode: str = "w", *, durable: bool = False, permissions: Optional[int] = None,
+                **open_kwargs: Any) -> Iterator[IO[Any]]:
+    """Write ``path`` through a temp file in the same folder, renamed over it on success.
+
+    Readers see the old or the new file, never a torn one, even if the process dies; an
+    exception inside the block leaves the old file as it was. ``durable`` also fsyncs (for
+    files that must survive a power loss, such as experiment state). ``permissions``: the
+    new file's mode, set before a byte is written (0600 for secrets); default as ``open``.
+    The file object's ``name`` is the temp file's path.
     """
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)  # created 0600, O_EXCL
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        os.fchmod(fd, _default_permissions() if permissions is None else permissions)
+        os.close(fd)
+        if "b" not in mode:
+            open_kwargs.setdefault("encoding", "utf-8")
+        with open(tmp, mode, **open_kwargs) as f:
+            yield f
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def atomic_write(path: str, text: str, durable: bool = False) -> None:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_open`)."""
+    with atomic_open(path, durable=durable) as f:
+        f.write(text)
+
+
+def describe_error(exc: Optional[BaseException], limit: int = 300, one_line: bool = True) -> str:
+    """``Type: message`` of an error for a log line or a trial's error (Ray's wrapped cause first).
+
+    ``one_line`` folds whitespace; the text is cut at ``limit`` characters.
+    """
+    if exc is None:
+        return "none"
+    cause = getattr(exc, "cause", None)  # a RayTaskError/RayActorError wraps the user's error
+    if isinstance(cause, BaseException) and not isinstance(cause, type(exc)):
+        exc = cause
+    text = " ".join(str(exc).split()) if one_line else str(exc).strip()
+    if len(text) > limit:
+        text = text[: max(0, limit - 3)] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def format_number(x: float) -> str:
+    """``2`` for 2.0, ``0.5`` for 0.5: a resource amount as a status line shows it."""
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 def read_json_lines(path: str) -> list[dict]:

@@ -502,3 +502,53 @@ assert "ray" not in sys.modules, sorted(m for m in sys.modules if m.split(".")[0
 """
     proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+class BatchingExecutor(InProcessExecutor):
+    """Hands back one result of every running trial in a single ``wait()``, as Ray's does."""
+
+    def wait(self, timeout: float) -> list:
+        batch: list = []
+        for _ in range(len(self.get_running_trials())):
+            batch.extend(super().wait(timeout))
+        return batch
+
+
+class StopsTheOther(FIFOScheduler):
+    """At its iteration 2, the ``leader`` trial stops the ``other``; counts what each sees."""
+
+    def __init__(self) -> None:
+        self.seen: collections.Counter = collections.Counter()
+        self.completed: collections.Counter = collections.Counter()
+
+    def on_trial_result(self, runner: Any, trial: Trial, result: dict) -> Decision:
+        self.seen[trial.config["who"]] += 1
+        if trial.config["who"] == "leader" and result["training_iteration"] == 2:
+            other = next(t for t in runner.get_trials() if t.config["who"] == "other")
+            runner.stop_trial(other)
+        return Decision.CONTINUE
+
+    def on_trial_complete(self, runner: Any, trial: Trial, result: Optional[dict]) -> None:
+        self.completed[trial.config["who"]] += 1
+
+
+def test_a_result_of_a_trial_stopped_earlier_in_the_same_batch_is_dropped(tmp_path):
+    scheduler = StopsTheOther()
+    search = BasicVariantGenerator()
+    search.add_configurations([Experiment("batch", run=RunnerStatesSteps, local_dir=str(tmp_path),
+                                          loggers=["json"], stop={"training_iteration": 4},
+                                          config={"who": {"grid_search": ["leader", "other"]}})])
+    runner = TrialRunner(search, scheduler, trial_executor=BatchingExecutor(cpus=2), verbose=0)
+    batches = []
+    original = runner.trial_executor.wait
+    runner.trial_executor.wait = lambda timeout: batches.append(original(timeout)) or batches[-1]  # type: ignore
+    run_to_end(runner)
+
+    assert any(len(b) == 2 for b in batches)  # both trials did report in one batch
+    by_who = {t.config["who"]: t for t in runner.get_trials()}
+    assert by_who["other"].status == TrialStatus.TERMINATED
+    # the leader came first in its batch: the other's iteration-2 result of that batch is stale
+    assert scheduler.seen["other"] == 1
+    assert [r["training_iteration"] for r in rows(by_who["other"])] == [1]
+    assert scheduler.completed["other"] == 1
+    assert [r["training_iteration"] for r in rows(by_who["leader"])] == [1, 2, 3, 4]

@@ -114,19 +114,9 @@ def _cmd_ls(args: argparse.Namespace) -> int:
 def _endings(analysis: Any) -> dict:
     """``{trial_id: (ending, exploits)}`` of an experiment folder, as its runner recorded them."""
     from tunecore.execution.endings import folder_ending
-    from tunecore.execution.state import load_experiment_state
 
-    state = load_experiment_state(analysis.experiment_dir) or {}
-    criteria = {rec.get("trial_id"): rec.get("stopping_criterion") for rec in state.get("trials") or []
-                if isinstance(rec, dict)}
-    out = {}
-    for t in analysis.trials:
-        logdir = t.logdir
-        if logdir and not os.path.isdir(logdir):  # the folder was moved: look beside the state file
-            local = os.path.join(analysis.experiment_dir, os.path.basename(logdir.rstrip(os.sep)))
-            logdir = local if os.path.isdir(local) else logdir
-        out[t.trial_id] = folder_ending(logdir, t.status, t.last_result, criteria.get(t.trial_id))
-    return out
+    return {t.trial_id: folder_ending(t.logdir, t.status, t.last_result, getattr(t, "stopping_criterion", None))
+            for t in analysis.trials}
 
 
 def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:

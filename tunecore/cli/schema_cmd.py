@@ -30,7 +30,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def schema_text() -> str:
     """The spec-file schema as indented JSON, ending in a newline."""
-    from tunecore.spec import spec_file_schema
+    from tunecore.spec_schema import spec_file_schema
 
     return json.dumps(spec_file_schema(), indent=2) + "\n"
 

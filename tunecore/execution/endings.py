@@ -22,6 +22,7 @@ their ending is inferred from the last result and says so (``"inferred": True``)
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -29,7 +30,7 @@ from collections.abc import Iterable
 from typing import Any, Optional
 
 from tunecore import result as R
-from tunecore.util import as_float, read_json_lines
+from tunecore.util import as_float, read_json_lines, to_jsonable
 
 #: Where the runner appends a trial's records, in the trial's folder.
 EVENTS_FILE = "events.jsonl"
@@ -76,6 +77,12 @@ def error_headline(message: Any) -> Optional[str]:
         if line.startswith(prefix):
             line = line[len(prefix):]
     return line[:MAX_ERROR]
+
+
+def append_event(logdir: str, record: dict) -> None:
+    """Append ``record`` (a scheduler decision, a trial's end) to ``<logdir>/events.jsonl``."""
+    with open(os.path.join(logdir, EVENTS_FILE), "a", encoding="utf-8") as f:
+        f.write(json.dumps(to_jsonable(record), sort_keys=True) + "\n")
 
 
 def ended_record(trial: Any, how: str, **detail: Any) -> dict:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from tunecore._logging import get_logger
 from tunecore.errors import TuneError
 from tunecore.execution.trial import Resources, Trial
+from tunecore.util import format_number
 
 log = get_logger("tunecore.ledger")  # a stable name, whatever the module path
 
@@ -82,9 +83,7 @@ class ResourceLedger:
         )
 
     def resource_string(self) -> str:
-        def fmt(x: float) -> str:
-            return str(int(x)) if float(x).is_integer() else f"{x:g}"
-
+        fmt = format_number
         return (f"Resources requested: {fmt(self._committed.cpu)}/{fmt(self._cluster.cpu)} CPUs, "
                 f"{fmt(self._committed.gpu)}/{fmt(self._cluster.gpu)} GPUs")
 

@@ -17,6 +17,7 @@ from tunecore.execution.executor import WaitItem
 from tunecore.execution.ledger import ClusterResources, ResourceLedger
 from tunecore.execution.trial import Checkpoint, Trial
 from tunecore.execution.worker import _Worker
+from tunecore.util import describe_error
 
 log = get_logger("tunecore.executor")  # a stable name, whatever the module path
 
@@ -174,7 +175,8 @@ class RayTrialExecutor(ResourceLedger):
             actor, reused = self._get_actor(key)
         except Exception as exc:
             self._commit(trial.resources, -1)
-            raise TrialError(f"Trial {trial} failed to start: {_describe(exc)}") from exc
+            why = describe_error(exc, limit=4000, one_line=False)
+            raise TrialError(f"Trial {trial} failed to start: {why}") from exc
         running = _Running(trial, actor, key, reused=reused, restore=restore, started_at=time.monotonic())
         self._running[trial.trial_id] = running
         self._setup(running)
@@ -320,11 +322,3 @@ class RayTrialExecutor(ResourceLedger):
                 self._kill(actor)
         self._idle.clear()
         self._committed = ClusterResources()
-
-
-def _describe(exc: BaseException) -> str:
-    cause = getattr(exc, "cause", None)
-    if cause is not None and not isinstance(cause, type(exc)):
-        return f"{type(cause).__name__}: {cause}"
-    text = str(exc)
-    return text if len(text) < 4000 else text[:4000] + "..."

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import json
 import os
-import queue
 import time
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
@@ -16,9 +14,12 @@ from tunecore import settings
 from tunecore._logging import get_logger
 from tunecore.errors import TrialError, TuneError
 from tunecore.execution.context import RunnerContext
+from tunecore.execution.endings import append_event, ended_record
 from tunecore.execution.executor import TrialExecutor
 from tunecore.execution.failures import failure_message, record_failure
 from tunecore.execution.guard import ComponentGuard
+from tunecore.execution.inbox import Inbox
+from tunecore.execution.stall import StallWatch
 from tunecore.execution.state import ExperimentState
 from tunecore.execution.status import ProgressPrinter, status_table, summary_text
 from tunecore.execution.trial import Checkpoint, Trial, TrialStatus
@@ -64,21 +65,29 @@ class TrialRunner:
         self.loggers = LoggerFanout(self.plugins.loggers, self.guard)
         self._ctx = RunnerContext(self)
         self._requests: collections.deque = collections.deque()
-        self._submitted: queue.Queue[tuple[Callable, concurrent.futures.Future]] = queue.Queue()
+        self._epochs: dict[str, int] = {}  # bumped whenever a trial's run changes (see _new_epoch)
+        self._inbox = Inbox()
         self._total_time = 0.0
         self._walltime_limit = settings.number("TUNECORE_WALLTIME_LIMIT")
         self._state_dirty = True
         self._state_written = 0.0
         self._stop_requested = False
         self._checked_resources: set = set()
-        self._search_blocked_since: Optional[float] = None
         #: the folders trials are written to (each gets an experiment_state.json)
         self.experiment_dirs: list[str] = list(experiment_dirs)
         self.state = state or ExperimentState()
         #: uploads of the experiment folders, nudged when a trial ends (owned by the run's owner)
         self.sync_managers: list[Any] = list(sync_managers)
-        self._stalled_since: Optional[float] = None
-        self.stall_timeout = settings.number("TUNECORE_STALL_TIMEOUT")
+        self._stall = StallWatch(settings.number("TUNECORE_STALL_TIMEOUT"))
+
+    @property
+    def stall_timeout(self) -> float:
+        """Seconds with nothing running and nothing chosen to run before the run fails (see StallWatch)."""
+        return self._stall.timeout
+
+    @stall_timeout.setter
+    def stall_timeout(self, seconds: float) -> None:
+        self._stall.timeout = seconds
 
     # -- public API ------------------------------------------------------------------
     def get_trials(self) -> list[Trial]:
@@ -118,19 +127,11 @@ class TrialRunner:
 
     def submit(self, fn: Callable[[], Any]) -> concurrent.futures.Future:
         """Run ``fn`` on the runner's thread at its next step (for other threads)."""
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        self._submitted.put((fn, future))
-        return future
+        return self._inbox.submit(fn)
 
     def close(self) -> None:
         """The loop has ended: fail whatever other threads still wait for."""
-        while True:
-            try:
-                _, fut = self._submitted.get_nowait()
-            except queue.Empty:
-                return
-            if fut.set_running_or_notify_cancel():
-                fut.set_exception(TuneError("The experiment has ended; the request was not carried out."))
+        self._inbox.close()
 
     def request_stop(self) -> None:
         """Ask the experiment to wind down: no new trials, running ones stopped."""
@@ -154,13 +155,20 @@ class TrialRunner:
         self.trial_executor.refresh_cluster()
         launched = self._launch_trials()
         running = self.trial_executor.get_running_trials()
-        if running or launched:
-            self._stalled_since = None
         if not running and not launched:
-            self._check_stuck()
+            self._stall.check_idle(self._trials, type(self.scheduler).__name__,
+                                   self.trial_executor.resource_string(), self.trial_executor.queue_trials)
             self._drain_submitted(timeout=0.05)
         else:
-            for trial, payload, error in self.trial_executor.wait(timeout=0.2 if not launched else 0.0):
+            self._stall.progress()
+            batch = self.trial_executor.wait(timeout=0.2 if not launched else 0.0)
+            epochs = {trial.trial_id: self._epochs.get(trial.trial_id, 0) for trial, _, _ in batch}
+            for trial, payload, error in batch:
+                if self._epochs.get(trial.trial_id, 0) != epochs[trial.trial_id]:
+                    # an earlier item of this batch stopped, paused or restarted the trial: what
+                    # its old run sent is stale
+                    log.debug("dropping a stale result of trial %s", trial)
+                    continue
                 if error is not None:
                     self._on_failure(trial, error)
                 else:
@@ -170,39 +178,16 @@ class TrialRunner:
         self._maybe_save_state()
 
     def _drain_submitted(self, timeout: float = 0.0) -> None:
-        try:
-            fn, fut = self._submitted.get(timeout=timeout) if timeout else self._submitted.get_nowait()
-        except queue.Empty:
-            return
-        while True:
-            if fut.set_running_or_notify_cancel():
-                try:
-                    fut.set_result(fn())
-                except BaseException as exc:  # noqa: BLE001 - handed to the caller
-                    fut.set_exception(exc)
-            self._apply_requests(current=None)
-            try:
-                fn, fut = self._submitted.get_nowait()
-            except queue.Empty:
-                return
+        self._inbox.drain(lambda: self._apply_requests(current=None), timeout)
 
     def _update_from_search(self) -> None:
-        if self.search_alg.is_finished():
-            self._search_blocked_since = None
-            return
-        trials = self.search_alg.next_trials()
+        trials = [] if self.search_alg.is_finished() else self.search_alg.next_trials()
         for trial in trials:
             self._check_fits(trial)
         for trial in trials:
             self.add_trial(trial)
-        if trials or any(not t.is_finished() for t in self._trials):
-            self._search_blocked_since = None
-        elif not self.search_alg.is_finished():
-            now = time.monotonic()
-            if self._search_blocked_since is None:
-                self._search_blocked_since = now
-            elif now - self._search_blocked_since > 600:
-                raise TuneError("The search algorithm produced no trial for 600 s while nothing was running.")
+        if self._stall.check_search(bool(trials), all(t.is_finished() for t in self._trials),
+                                    self.search_alg.is_finished()):
             time.sleep(0.05)
 
     def _check_fits(self, trial: Trial) -> None:
@@ -226,27 +211,6 @@ class TrialRunner:
             launched += 1
         return launched
 
-    def _check_stuck(self) -> None:
-        """Nothing runs and nothing was launched: wait a little, or say why it cannot go on."""
-        pending = [t for t in self._trials if t.status == TrialStatus.PENDING]
-        paused = [t for t in self._trials if t.status == TrialStatus.PAUSED]
-        if not pending and not paused:
-            self._stalled_since = None
-            return
-        if paused and not pending:
-            raise TuneError("There are paused trials, but no more pending trials with sufficient resources "
-                            f"(scheduler {type(self.scheduler).__name__} chose none of them to resume).")
-        now = time.monotonic()
-        if self._stalled_since is None:
-            self._stalled_since = now
-        elif not self.trial_executor.queue_trials and now - self._stalled_since > self.stall_timeout:
-            raise TuneError(
-                f"No trial has run for {self.stall_timeout:.0f} s: {len(pending)} trials are PENDING but the "
-                f"scheduler {type(self.scheduler).__name__} chose none of them, although nothing is running "
-                f"({self.trial_executor.resource_string()}). This is a scheduler bug, or the cluster lost "
-                "resources."
-            )
-
     # -- starting and stopping ---------------------------------------------------------
     def _logdir(self, trial: Trial) -> str:
         if not trial.logdir:
@@ -254,7 +218,12 @@ class TrialRunner:
         os.makedirs(trial.logdir, exist_ok=True)
         return trial.logdir
 
+    def _new_epoch(self, trial: Trial) -> None:
+        """The trial's run changes (started, stopped, paused, restored): results in flight are stale."""
+        self._epochs[trial.trial_id] = self._epochs.get(trial.trial_id, 0) + 1
+
     def _start(self, trial: Trial) -> None:
+        self._new_epoch(trial)
         self._logdir(trial)
         if not self.loggers.has(trial):
             # (re)starting from a checkpoint at iteration k (0: from scratch): each logger drops
@@ -279,6 +248,7 @@ class TrialRunner:
 
     def _finish(self, trial: Trial, status: TrialStatus, error: bool = False) -> None:
         """End a trial for good: actor gone, loggers closed."""
+        self._new_epoch(trial)
         if error:
             self.trial_executor.kill_trial(trial)
         else:
@@ -375,6 +345,7 @@ class TrialRunner:
         return self.trial_executor.save(trial, Checkpoint.MEMORY)
 
     def _pause(self, trial: Trial) -> None:
+        self._new_epoch(trial)
         trial.checkpoint = self.trial_executor.save(trial, Checkpoint.MEMORY)
         self.trial_executor.stop_trial(trial)
         trial.status = TrialStatus.PAUSED
@@ -388,6 +359,7 @@ class TrialRunner:
         # with checkpointing configured, a failure before the first checkpoint restarts from scratch
         recover = (trial.has_checkpoint() or trial.checkpoint_freq > 0) and trial.num_failures < trial.max_failures
         record_failure(trial, message)
+        self._new_epoch(trial)
         self.trial_executor.kill_trial(trial)
         trial.location = None
         log.warning("trial %s failed (%d failures): %s", trial, trial.num_failures,
@@ -462,6 +434,7 @@ class TrialRunner:
         if tag is not None:
             trial.experiment_tag = tag
         if self.trial_executor.is_running(trial):
+            self._new_epoch(trial)
             self.trial_executor.exploit(trial, checkpoint)
         else:
             trial.checkpoint = checkpoint
@@ -472,18 +445,13 @@ class TrialRunner:
 
     def _record_end(self, trial: Trial, how: str) -> None:
         """Record how ``trial`` ends: one ``{"event": "ended", "how": how}`` line (see tunecore.execution.endings)."""
-        from tunecore.execution.endings import ended_record
-
         detail = {"scheduler": type(self.scheduler).__name__} if how == "scheduler" else {}
         self._record_event(trial, ended_record(trial, how, **detail))
 
     def _record_event(self, trial: Trial, record: dict) -> None:
-        """Append a scheduler decision or a trial's end to ``<trial dir>/events.jsonl`` (the dashboard reads it)."""
-        from tunecore.util import to_jsonable
-
+        """Keep a scheduler decision or a trial's end in ``trial.events`` and its ``events.jsonl``."""
         trial.events.append(record)
-        with open(os.path.join(self._logdir(trial), "events.jsonl"), "a", encoding="utf-8") as f:
-            f.write(json.dumps(to_jsonable(record), sort_keys=True) + "\n")
+        append_event(self._logdir(trial), record)
 
     def _wind_down(self) -> None:
         for trial in self.trial_executor.get_running_trials():

@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from tunecore import result as R
 from tunecore.errors import TuneError
-from tunecore.util import as_float
+from tunecore.util import as_float, format_number
 
 
 class TrialStatus(str, enum.Enum):
@@ -88,11 +88,7 @@ class Resources:
         return self.gpu + self.extra_gpu
 
     def summary_string(self) -> str:
-        return f"{_num(self.cpu_total())} CPUs, {_num(self.gpu_total())} GPUs"
-
-
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+        return f"{format_number(self.cpu_total())} CPUs, {format_number(self.gpu_total())} GPUs"
 
 
 @dataclass
@@ -100,7 +96,7 @@ class Checkpoint:
     """Where a trial's latest saved state is.
 
     ``storage`` is ``"disk"`` (``value`` is a path on the node that wrote it) or
-    ``"memory"`` (``value`` is a Ray ObjectRef to the gzip blob of
+    ``"memory"`` (``value`` is a Ray ObjectRef to the tar bytes of
     ``Trainable.save_to_object``; it crosses nodes through the object store).
     """
 
@@ -245,16 +241,3 @@ class Trial:
             if isinstance(res.get(key), (int, float)):
                 pieces.append(f"{res[key]:.3g} {label}")
         return ", ".join(pieces)
-
-    def info(self) -> dict:
-        """The trial as the HTTP API shows it."""
-        return {
-            "id": self.trial_id,
-            "trainable_name": self.trainable_name,
-            "name": str(self),
-            "config": self.config,
-            "status": self.status.value,
-            "result": dict(self.last_result) if self.last_result is not None else None,
-            "num_failures": self.num_failures,
-            "logdir": self.logdir,
-        }

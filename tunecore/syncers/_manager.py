@@ -23,6 +23,7 @@ from typing import Any, Optional
 from tunecore._logging import get_logger
 from tunecore.errors import TuneError
 from tunecore.syncers._base import SyncStats
+from tunecore.util import describe_error
 
 log = get_logger(__name__)
 
@@ -185,7 +186,7 @@ class SyncManager:
         if not ok:
             log.error("the final upload of %s to %s did not succeed within %gs (last error: %s). The local "
                       "folder is complete; upload it again once the remote works.",
-                      self.local_dir, self.remote_uri, timeout, _describe(self.last_error))
+                      self.local_dir, self.remote_uri, timeout, describe_error(self.last_error))
         try:
             self.syncer.close()
         except Exception:  # releasing a client must not turn a good run into a failure
@@ -234,7 +235,7 @@ class SyncManager:
                     self._down = True
                     log.warning("uploading %s to %s failed: %s. The experiment goes on; uploads are retried "
                                 "with backoff (up to every %gs) and catch up when the remote is back.",
-                                self.local_dir, self.remote_uri, _describe(exc), self.max_backoff)
+                                self.local_dir, self.remote_uri, describe_error(exc), self.max_backoff)
                 return False
             self.syncs_ok += 1
             self.last_stats = stats
@@ -249,12 +250,3 @@ class SyncManager:
             return True
         finally:
             self._sync_lock.release()
-
-
-def _describe(exc: Optional[BaseException]) -> str:
-    if exc is None:
-        return "none"
-    text = " ".join(str(exc).split())
-    if len(text) > 300:
-        text = text[:297] + "..."
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 from tunecore.errors import TuneError
 from tunecore.syncers._base import Syncer, SyncStats
+from tunecore.util import atomic_open
 
 #: Names never uploaded: atomic-write temp files that are about to be renamed.
 _SKIP_PREFIXES = (".tmp-",)
@@ -147,27 +148,23 @@ def _same_file(dst: str, f: LocalFile) -> bool:
     return (st.st_size, st.st_mtime_ns) == f.key
 
 
+class _Vanished(Exception):
+    """The file to copy was deleted before it could be read."""
+
+
 def _copy_atomic(src: str, dst: str) -> Optional[int]:
     """Copy ``src`` to ``dst`` via a temp file; the bytes copied, or None if ``src`` vanished."""
-    folder = os.path.dirname(dst)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as out:
+        with atomic_open(dst, "wb") as out:
             try:
                 with open(src, "rb") as inp:
                     shutil.copyfileobj(inp, out, 1 << 20)
             except FileNotFoundError:
-                os.unlink(tmp)
-                return None
+                raise _Vanished from None
             size = out.tell()
-        try:
-            shutil.copystat(src, tmp)
-        except FileNotFoundError:
-            pass
-        os.replace(tmp, dst)
-        return size
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+            out.flush()
+            with contextlib.suppress(FileNotFoundError):
+                shutil.copystat(src, out.name)
+    except _Vanished:
+        return None
+    return size

@@ -8,6 +8,7 @@ import secrets
 from typing import Optional
 
 from tunecore import settings
+from tunecore.util import atomic_open
 
 #: The environment variable both the server and ``TuneClient`` read the token from.
 TOKEN_ENV = "TUNECORE_SERVER_TOKEN"
@@ -22,21 +23,8 @@ def write_secret_file(path: str, text: str) -> None:
     atomic rename over any older file), so there is no moment at which it is
     world-readable.
     """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)  # in case of an unusual umask/ACL; never widens
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, durable=True, permissions=0o600) as f:
+        f.write(text)
 
 
 def resolve_server_token(token_dir: Optional[str], filename: str = TOKEN_FILE) -> tuple[str, Optional[str]]:

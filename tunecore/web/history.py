@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from tunecore.execution.endings import trial_ending
+from tunecore.records import TrialRecord
 from tunecore.util import to_jsonable
 
 #: Result keys never plotted (identifiers, clocks, the config copy).
@@ -61,47 +62,30 @@ def numeric_metrics(result: Optional[dict]) -> dict:
     return out
 
 
-@dataclass
-class TrialRecord:
-    """What a data source knows of one trial right now."""
+def trial_summary(rec: TrialRecord, events: Optional[list] = None, seqs: Optional[list] = None) -> dict:
+    """The row of the trial table for ``rec`` (JSON-safe).
 
-    trial_id: str
-    name: str
-    trainable_name: str
-    status: str
-    config: Any
-    last_result: Optional[dict]
-    logdir: Optional[str] = None
-    experiment_tag: str = ""
-    num_failures: int = 0
-    error: Optional[str] = None
-    stopping_criterion: Any = None
-    events: list = field(default_factory=list)
-
-    def summary(self, events: Optional[list] = None, seqs: Optional[list] = None) -> dict:
-        """The row of the trial table (JSON-safe).
-
-        ``events``: the trial's records (default: :attr:`events`); ``seqs``: their sequence
-        numbers, given as the ending's ``s`` so a client can tell which record it came from.
-        """
-        last = self.last_result if isinstance(self.last_result, dict) else None
-        ending = trial_ending(self.status, self.events if events is None else events, last,
-                              self.stopping_criterion, self.error)
-        if ending is not None:
-            index = ending.pop("index")
-            ending["s"] = seqs[index] if index is not None and seqs else None
-        return {
-            "id": self.trial_id,
-            "name": self.name,
-            "trainable_name": self.trainable_name,
-            "experiment_tag": self.experiment_tag,
-            "status": self.status,
-            "config": to_jsonable(self.config),
-            "metrics": numeric_metrics(last),
-            "num_failures": self.num_failures,
-            "error": (self.error or None) and str(self.error)[:500],
-            "ending": to_jsonable(ending),
-        }
+    ``events``: the trial's records (default: ``rec.events``); ``seqs``: their sequence
+    numbers, given as the ending's ``s`` so a client can tell which record it came from.
+    """
+    last = rec.last_result if isinstance(rec.last_result, dict) else None
+    ending = trial_ending(rec.status, rec.events if events is None else events, last,
+                          rec.stopping_criterion, rec.error)
+    if ending is not None:
+        index = ending.pop("index")
+        ending["s"] = seqs[index] if index is not None and seqs else None
+    return {
+        "id": rec.trial_id,
+        "name": rec.name,
+        "trainable_name": rec.trainable_name,
+        "experiment_tag": rec.experiment_tag,
+        "status": rec.status,
+        "config": to_jsonable(rec.config),
+        "metrics": numeric_metrics(last),
+        "num_failures": rec.num_failures,
+        "error": (rec.error or None) and str(rec.error)[:500],
+        "ending": to_jsonable(ending),
+    }
 
 
 @dataclass
@@ -209,7 +193,7 @@ class HistoryStore:
 
     def _summary(self, rec: TrialRecord) -> dict:
         log = self._states[rec.trial_id].log if rec.trial_id in self._states else []
-        return rec.summary([event for _, event in log], [seq for seq, _ in log])
+        return trial_summary(rec, [event for _, event in log], [seq for seq, _ in log])
 
     def scan(self) -> None:
         """Pick up new trials, results, events and status changes."""

@@ -3,66 +3,24 @@
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import os
 import threading
 import time
 from typing import Any, Callable, Optional
 
 from tunecore.errors import TuneError
-from tunecore.execution.endings import last_error
+from tunecore.records import TrialRecord, read_records
 from tunecore.util import to_jsonable
 from tunecore.web.checks import RequestError, check_add_body
-from tunecore.web.history import HistoryStore, TrialRecord
+from tunecore.web.history import HistoryStore
 
 #: How long a request waits for the runner's loop to carry out a change (seconds).
 RUNNER_TIMEOUT = 30.0
 
 
-def _status(value: Any) -> str:
-    return str(getattr(value, "value", value))
-
-
 def record_from_trial(trial: Any) -> TrialRecord:
     """A :class:`TrialRecord` of a live ``tunecore.execution.trial.Trial`` (read from another thread)."""
-    last = trial.last_result
-    return TrialRecord(
-        trial_id=trial.trial_id,
-        name=str(trial),
-        trainable_name=trial.trainable_name,
-        status=_status(trial.status),
-        config=trial.config,
-        last_result=dict(last) if isinstance(last, dict) else None,
-        logdir=trial.logdir,
-        experiment_tag=trial.experiment_tag or "",
-        num_failures=trial.num_failures,
-        error=trial.error_msg,
-        stopping_criterion=trial.stopping_criterion,
-        events=list(getattr(trial, "events", None) or []),
-    )
-
-
-def record_from_state(entry: dict) -> Optional[TrialRecord]:
-    """A :class:`TrialRecord` of one trial entry of ``experiment_state.json``."""
-    trial_id = entry.get("trial_id")
-    if not isinstance(trial_id, str):
-        return None
-    tag = entry.get("experiment_tag") or ""
-    trainable = str(entry.get("trainable_name") or "")
-    return TrialRecord(
-        trial_id=trial_id,
-        name=str(entry.get("name") or (f"{trainable}_{tag}" if tag else trainable)),
-        trainable_name=trainable,
-        status=str(entry.get("status") or "PENDING"),
-        config=entry.get("config") or {},
-        last_result=entry.get("last_result") if isinstance(entry.get("last_result"), dict) else None,
-        logdir=entry.get("logdir") if isinstance(entry.get("logdir"), str) else None,
-        experiment_tag=tag,
-        num_failures=int(entry.get("num_failures") or 0),
-        error=entry.get("error_msg"),
-        stopping_criterion=entry.get("stopping_criterion"),
-        events=[e for e in entry.get("events") or [] if isinstance(e, dict)],
-    )
+    return TrialRecord.from_trial(trial)
 
 
 def trial_info(record: TrialRecord) -> dict:
@@ -218,21 +176,8 @@ class FolderSource(DataSource):
         if self._cache[0] == key:
             return self._cache[1]
         try:
-            with open(self.state_file, encoding="utf-8") as f:
-                state = json.load(f)
-        except (OSError, ValueError):
-            return self._cache[1]  # mid-write elsewhere or unreadable: keep what we had
-        entries = state.get("trials") if isinstance(state, dict) else None
-        records = [r for r in (record_from_state(e) for e in entries or [] if isinstance(e, dict)) if r]
-        for record in records:
-            if record.logdir and not os.path.isabs(record.logdir):
-                record.logdir = os.path.join(self.experiment_dir, record.logdir)
-            if record.logdir and not os.path.isdir(record.logdir):
-                # the folder may have been moved since: look beside the state file
-                local = os.path.join(self.experiment_dir, os.path.basename(record.logdir.rstrip(os.sep)))
-                if os.path.isdir(local):
-                    record.logdir = local
-            if record.status == "ERROR" and not record.error:  # the state file does not hold the message
-                record.error = last_error(record.logdir)
+            records = read_records(self.experiment_dir) or []
+        except TuneError:
+            return self._cache[1]  # mid-write elsewhere, or unreadable: keep what we had
         self._cache = (key, records)
         return records

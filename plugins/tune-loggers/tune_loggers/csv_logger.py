@@ -8,13 +8,12 @@ import io
 import json
 import math
 import os
-import tempfile
 from typing import Any, Optional
 
 import numpy as np
 
 from tunecore.loggers import FileLogger
-from tunecore.util import atomic_write, flatten_dict, plain, to_jsonable
+from tunecore.util import atomic_open, atomic_write, flatten_dict, plain, to_jsonable
 
 PROGRESS_FILE = "progress.csv"
 #: How text Python cannot encode as UTF-8 (a lone surrogate, e.g. from a file name) is written: escaped.
@@ -181,23 +180,16 @@ class CSVLogger(FileLogger):
         fields = self._fields + new_fields
         self._file.flush()
         if self._fields and os.path.getsize(self.path) > 0:
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.logdir)
-            try:
-                with os.fdopen(fd, "w", newline="", encoding="utf-8", errors=_ERRORS) as out, \
-                        open(self.path, newline="", encoding="utf-8", errors=_ERRORS) as old:
-                    reader = csv.reader(old)
-                    next(reader, None)
-                    writer = csv.writer(out)
-                    writer.writerow(fields)
-                    pad = [""] * len(new_fields)
-                    for row in reader:
-                        writer.writerow(row + pad)
+            with atomic_open(self.path, "w", newline="", encoding="utf-8", errors=_ERRORS) as out, \
+                    open(self.path, newline="", encoding="utf-8", errors=_ERRORS) as old:
+                reader = csv.reader(old)
+                next(reader, None)
+                writer = csv.writer(out)
+                writer.writerow(fields)
+                pad = [""] * len(new_fields)
+                for row in reader:
+                    writer.writerow(row + pad)
                 self._file.close()
-                os.replace(tmp, self.path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
             self._open(self.path, newline="", errors=_ERRORS)
         self._fields = fields
         self._fieldset.update(new_fields)
