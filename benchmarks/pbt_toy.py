@@ -44,7 +44,24 @@ def q_of(theta: np.ndarray) -> float:
 
 
 # -- tunecore ------------------------------------------------------------------------------
-def tunecore_run(iterations: int, seed: int, pbt: bool, local_dir: str) -> dict:
+def toy_function(config: dict) -> None:
+    """The worker as a Ray Tune 2.x function: θ lives in the checkpoint it reports every iteration."""
+    import tunecore
+
+    theta = np.array(THETA0)
+    start = tunecore.get_checkpoint()
+    if start is not None:
+        with start.as_directory() as folder, open(os.path.join(folder, "theta.json")) as f:
+            theta = np.array(json.load(f))
+    while True:
+        theta = ascend(theta, config["h0"], config["h1"])
+        with tempfile.TemporaryDirectory() as folder:
+            with open(os.path.join(folder, "theta.json"), "w") as f:
+                json.dump(theta.tolist(), f)
+            tunecore.report({"Q": q_of(theta)}, checkpoint=tunecore.Checkpoint.from_directory(folder))
+
+
+def tunecore_run(iterations: int, seed: int, pbt: bool, local_dir: str, api: str = "class") -> dict:
     import tunecore
     from tune_pbt import PopulationBasedTraining
 
@@ -74,8 +91,9 @@ def tunecore_run(iterations: int, seed: int, pbt: bool, local_dir: str) -> dict:
             hyperparam_mutations={"h0": tunecore.uniform(0, 1), "h1": tunecore.uniform(0, 1)})
     start = time.perf_counter()
     trials = tunecore.run_experiments(
-        {f"toy_{'pbt' if pbt else 'fifo'}_{seed}": {
-            "run": ToyWorker, "stop": {"training_iteration": iterations}, "local_dir": local_dir, "seed": seed,
+        {f"toy_{'pbt' if pbt else 'fifo'}_{api}_{seed}": {
+            "run": ToyWorker if api == "class" else toy_function,
+            "stop": {"training_iteration": iterations}, "local_dir": local_dir, "seed": seed,
             "config": {"h0": tunecore.grid_search([1.0, 0.0]),
                        "h1": tunecore.sample_from(lambda spec: 1.0 - spec.config.h0)}}},
         scheduler=scheduler, verbose=0)
@@ -169,6 +187,15 @@ def main() -> None:
         out["tunecore_pbt_perturbs_mean"] = round(float(np.mean([r["perturbs"] for r in runs])), 1)
         out["tunecore_pbt_reaches_1_19"] = all(q >= 1.19 for q in qs)
         out["tunecore_pbt_first_iteration_q_1_19"] = [r["first_iteration_q_1_19"] for r in runs]
+        # the same workers written as a function trainable (tunecore.report with a checkpoint)
+        fruns = [tunecore_run(args.iterations, seed, pbt=True, local_dir=tmp, api="function")
+                 for seed in range(args.seeds)]
+        fqs = [r["best_q"] for r in fruns]
+        out["tunecore_pbt_function_best_q"] = [round(q, 4) for q in fqs]
+        out["tunecore_pbt_function_min_best_q"] = round(min(fqs), 4)
+        out["tunecore_pbt_function_first_iteration_q_1_19"] = [r["first_iteration_q_1_19"] for r in fruns]
+        out["tunecore_pbt_function_wall_s_mean"] = round(float(np.mean([r["wall_s"] for r in fruns])), 2)
+        out["tunecore_pbt_function_perturbs_mean"] = round(float(np.mean([r["perturbs"] for r in fruns])), 1)
         ray_error = None
         if args.no_ray_tune:
             ray_error = "skipped (--no-ray-tune)"

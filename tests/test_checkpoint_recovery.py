@@ -68,10 +68,12 @@ def test_persistent_error_exhausts_max_failures(ray_session, results_dir):
     assert open(os.path.join(trial.logdir, "error.txt")).read().count("=== failure") == 3
 
 
-def test_without_checkpoint_first_failure_is_final(ray_session, results_dir):
-    with pytest.raises(TrialsDidNotComplete):
+def test_without_checkpoint_a_failing_trial_is_retried_from_scratch_until_max_failures(ray_session, results_dir):
+    with pytest.raises(TrialsDidNotComplete) as info:
         run_experiments(Experiment("nock", Counter, stop={"training_iteration": 5}, max_failures=3,
                                    local_dir=results_dir, config={"persistent_error_at": 2}), verbose=False)
+    [trial] = info.value.trials
+    assert trial.num_failures == 4  # the first run and three retries, each from scratch
 
 
 class KillOnce(Counter):
@@ -125,13 +127,25 @@ def test_pause_and_resume_keep_state(ray_session, results_dir):
     assert len(scheduler.paused) == 2
 
 
-def test_scheduler_needing_checkpoints_refuses_function_trainable(ray_session, results_dir):
-    def f(config, reporter):
-        reporter(x=1)
+def test_scheduler_needing_checkpoints_refuses_a_class_that_cannot_checkpoint(ray_session, results_dir):
+    class NoSave(tune.Trainable):
+        def step(self):
+            return {"x": 1}
 
     with pytest.raises(tune.TuneError, match="pauses and resumes trials through checkpoints"):
-        run_experiments({"nockpt": {"run": f, "local_dir": results_dir}}, scheduler=Pausing(), verbose=False)
+        run_experiments({"nockpt": {"run": NoSave, "local_dir": results_dir}}, scheduler=Pausing(), verbose=False)
     assert not os.path.exists(os.path.join(results_dir, "nockpt"))
+
+
+def test_a_paused_function_trainable_resumes_from_scratch_when_it_reported_no_checkpoint(ray_session, results_dir):
+    def f(config, reporter):
+        for i in range(1, 5):
+            reporter(step=i)
+
+    scheduler = Pausing()
+    [trial] = run_experiments({"fn_scratch": {"run": f, "local_dir": results_dir}}, scheduler=scheduler, verbose=False)
+    assert trial.status == TrialStatus.TERMINATED and len(scheduler.paused) == 1
+    assert [x["step"] for x in rows(trial)] == [1, 2, 3, 4]  # the paused run's rows were dropped
 
 
 def test_save_to_object_roundtrip_standalone(tmp_path):

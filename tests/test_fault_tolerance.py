@@ -196,9 +196,12 @@ class Victim(Steps):
         return super()._train()
 
 
-def test_node_removed_its_trials_move_and_resume_from_checkpoints(tmp_path):
-    # its own 2-node Cluster, so in a subprocess: the test session already has a local Ray
-    proc = subprocess.run([sys.executable, os.path.join(SCRIPTS, "node_removal.py"), str(tmp_path)],
+@pytest.mark.parametrize("kind", ["class", "function"])
+def test_node_removed_its_trials_move_and_resume_from_checkpoints(tmp_path, kind):
+    # its own 2-node Cluster, so in a subprocess: the test session already has a local Ray.
+    # Checkpoints live in the trial folders on the driver's node: one taken on the worker node
+    # is shipped there by a Ray task, and a trial moved to the head gets it back from there.
+    proc = subprocess.run([sys.executable, os.path.join(SCRIPTS, "node_removal.py"), str(tmp_path), kind],
                           capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-4000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -299,8 +299,9 @@ def test_each_way_a_trial_ends_is_recorded_once(ray_session, results_dir):
         "returned": ("TERMINATED", {"how": "returned", "iteration": 3}),
         "function": ("TERMINATED", {"how": "returned", "iteration": 3}),
         "pause": ("TERMINATED", {"how": "scheduler", "iteration": 1, "scheduler": "EveryEnding"}),
+        # retried from scratch (no checkpoint) max_failures=3 times, then ERROR
         "error": ("ERROR", {"how": "error", "iteration": 1, "error": "RuntimeError: planned failure at step 2",
-                            "failures": 1}),
+                            "failures": 4}),
     }
     for role, trial in by_role.items():
         ended = [e for e in trial.events if e.get("event") == "ended"]

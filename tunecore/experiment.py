@@ -37,6 +37,8 @@ class Experiment:
                  trial_resources: Optional[dict] = None, repeat: Optional[int] = None,
                  num_samples: Optional[int] = None, local_dir: Optional[str] = None,
                  upload_dir: Optional[str] = SPEC_DEFAULTS["upload_dir"],
+                 checkpoint_config: Any = None, keep_checkpoints_num: Optional[int] = None,
+                 checkpoint_score_attr: Optional[str] = None,
                  checkpoint_freq: int = SPEC_DEFAULTS["checkpoint_freq"],
                  checkpoint_at_end: bool = SPEC_DEFAULTS["checkpoint_at_end"],
                  max_failures: int = SPEC_DEFAULTS["max_failures"],
@@ -48,11 +50,25 @@ class Experiment:
             raise TuneError(f"Experiment {name!r}: no trainable specified; set 'run'.")
         given = {"run": run, "stop": stop, "config": config, "trial_resources": trial_resources,
                  "num_samples": num_samples, "local_dir": local_dir, "upload_dir": upload_dir,
+                 "checkpoint_config": checkpoint_config, "keep_checkpoints_num": keep_checkpoints_num,
+                 "checkpoint_score_attr": checkpoint_score_attr,
                  "checkpoint_freq": checkpoint_freq, "checkpoint_at_end": checkpoint_at_end,
                  "max_failures": max_failures, "restore": restore, "loggers": loggers,
                  "sync_period": sync_period, "seed": seed}
         assert set(given) == set(SPEC_DEFAULTS), "Experiment's arguments are the table's keys"
         _spec.validate_values({**given, "repeat": repeat}, where=name)
+        from tunecore.execution.retention import CheckpointConfig, spec_checkpoint_config
+        from tunecore.search.resolve import is_unresolved
+
+        keys = ("checkpoint_config", "keep_checkpoints_num", "checkpoint_score_attr", "checkpoint_freq",
+                "checkpoint_at_end")
+        if not any(is_unresolved(given[k]) for k in keys):  # else checked per variant
+            try:
+                spec_checkpoint_config(given)  # the checkpoint keys agree with each other
+            except TuneError as exc:
+                raise TuneError(f"Experiment {name!r}: {exc}") from None
+        if isinstance(checkpoint_config, CheckpointConfig):
+            given["checkpoint_config"] = checkpoint_config.to_json()  # the spec stays JSON
         if repeat is not None and num_samples is not None and repeat != num_samples:
             warnings.warn(f"Experiment {name!r}: both repeat={repeat} and num_samples={num_samples} given; "
                           "using num_samples.", stacklevel=2)
@@ -147,6 +163,9 @@ def create_trial_from_spec(spec: dict, experiment: Experiment, experiment_tag: s
         resources = trainable_cls.default_resource_request(config)
         if isinstance(resources, dict):
             resources = Resources.from_json(resources)
+    from tunecore.execution.retention import spec_checkpoint_config
+
+    checkpointing = spec_checkpoint_config(spec)
     kwargs: dict[str, Any] = {}
     if trial_id:
         kwargs["trial_id"] = trial_id
@@ -157,8 +176,9 @@ def create_trial_from_spec(spec: dict, experiment: Experiment, experiment_tag: s
         experiment_tag=experiment_tag,
         resources=resources,
         stopping_criterion=spec.get("stop") or {},
-        checkpoint_freq=spec.get("checkpoint_freq") or 0,
-        checkpoint_at_end=bool(spec.get("checkpoint_at_end")),
+        checkpoint_freq=checkpointing.checkpoint_frequency,
+        checkpoint_at_end=bool(checkpointing.checkpoint_at_end),
+        checkpoint_config=checkpointing.to_json(),
         restore_path=spec.get("restore"),
         upload_dir=spec.get("upload_dir") or None,
         max_failures=_default_if_none(spec, "max_failures"),

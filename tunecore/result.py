@@ -21,6 +21,8 @@ TRIAL_ID = "trial_id"
 TIME_SINCE_RESTORE = "time_since_restore"
 TIMESTEPS_SINCE_RESTORE = "timesteps_since_restore"
 ITERATIONS_SINCE_RESTORE = "iterations_since_restore"
+#: In a result a function trainable reported with a checkpoint: the checkpoint's folder in the trial's.
+CHECKPOINT_DIR_NAME = "checkpoint_dir_name"
 
 #: Keys the trainable fills in itself; never treated as user metrics.
 AUTO_RESULT_KEYS = (
@@ -39,6 +41,7 @@ AUTO_RESULT_KEYS = (
     TIME_SINCE_RESTORE,
     TIMESTEPS_SINCE_RESTORE,
     ITERATIONS_SINCE_RESTORE,
+    CHECKPOINT_DIR_NAME,
 )
 
 DEFAULT_RESULTS_DIR = os.path.expanduser(settings.raw("TUNECORE_RESULTS_DIR") or "~/ray_results")

@@ -263,6 +263,20 @@ def _check_config(value: Any, path: str, name: str) -> None:
         _check_nested(item, f"{path}.{key}")
 
 
+def _check_checkpoint_config(value: Any, path: str, name: str) -> None:
+    from tunecore.execution.retention import CheckpointConfig
+
+    if isinstance(value, CheckpointConfig):
+        return
+    if not isinstance(value, Mapping):
+        raise TuneError(f"{path} must be a tunecore.CheckpointConfig or a dict of its fields, but got "
+                        f"{path}={value!r}. Example: \"checkpoint_config\": {{\"num_to_keep\": 2}}")
+    try:
+        CheckpointConfig.from_json(dict(value))
+    except TuneError as exc:
+        raise TuneError(f"{path}: {exc}") from None
+
+
 def _check_loggers(value: Any, path: str, name: str) -> None:
     if not isinstance(value, (list, tuple)):
         raise TuneError(f'{path} must be a list of logger names, e.g. ["json", "csv"], but got {value!r}')
@@ -329,17 +343,46 @@ SPEC_FIELDS: tuple[SpecField, ...] = (
         http=False, http_refusal="it would send results to a remote target",
         search_refusal="the whole experiment folder is synced to one target"),
     SpecField(
+        "checkpoint_config", (dict,), None,
+        "How trials checkpoint and which checkpoints are kept: the fields of tunecore.CheckpointConfig "
+        "(num_to_keep, checkpoint_score_attribute, checkpoint_score_order, checkpoint_frequency, "
+        "checkpoint_at_end). The best num_to_keep by score stay, and the latest always does. Default: all kept.",
+        '"checkpoint_config": {"num_to_keep": 2, "checkpoint_score_attribute": "mean_accuracy"}',
+        "a CheckpointConfig or a dict of its fields",
+        {"type": "object", "additionalProperties": False,
+         "properties": {"num_to_keep": {"type": ["integer", "null"], "minimum": 1},
+                        "checkpoint_score_attribute": {"type": ["string", "null"], "minLength": 1},
+                        "checkpoint_score_order": {"enum": ["max", "min"]},
+                        "checkpoint_frequency": {"type": "integer", "minimum": 0},
+                        "checkpoint_at_end": {"type": ["boolean", "null"]}}},
+        search_refusal="checkpoints are kept by one rule for the whole experiment",
+        check=_check_checkpoint_config),
+    SpecField(
+        "keep_checkpoints_num", (int,), None,
+        "How many checkpoints of each trial to keep (Ray Tune 1.x's name for checkpoint_config.num_to_keep). "
+        "Default: all.",
+        '"keep_checkpoints_num": 2', "an int >= 1", {"type": "integer", "minimum": 1},
+        search_refusal="checkpoints are kept by one rule for the whole experiment", minimum=1),
+    SpecField(
+        "checkpoint_score_attr", (str,), None,
+        "The metric keep_checkpoints_num ranks checkpoints by, higher is better; \"min-loss\" ranks by loss, "
+        "lower is better (Ray Tune 1.x's convention). Default: the most recent are kept.",
+        '"checkpoint_score_attr": "mean_accuracy"', "a metric name", {"type": "string", "minLength": 1},
+        search_refusal="checkpoints are kept by one rule for the whole experiment"),
+    SpecField(
         "checkpoint_freq", (int,), 0,
-        "Checkpoint every this many iterations (0: never). Needs a trainable with _save/_restore.",
+        "Checkpoint every this many iterations (0: never), for class trainables (a function trainable "
+        "checkpoints itself with tunecore.report(..., checkpoint=...)).",
         '"checkpoint_freq": 10', "an int >= 0", {"type": "integer", "minimum": 0}, minimum=0),
     SpecField(
         "checkpoint_at_end", (bool,), False,
-        "Checkpoint when a trial ends. Needs a trainable with _save/_restore.",
+        "Checkpoint when a trial ends (a function trainable keeps the last checkpoint it reported).",
         '"checkpoint_at_end": true', "true or false", {"type": "boolean"}),
     SpecField(
         "max_failures", (int,), 3,
-        "How many times a failing trial is restarted (from its last checkpoint) before it ends in ERROR.",
-        '"max_failures": 3', "an int >= 0", {"type": "integer", "minimum": 0}, minimum=0),
+        "How many times a failing trial is restarted, from its latest checkpoint or from scratch when it "
+        "has none, before it ends in ERROR; -1 retries forever.",
+        '"max_failures": 3', "an int >= -1", {"type": "integer", "minimum": -1}, minimum=-1),
     SpecField(
         "restore", (str,), None,
         "A checkpoint path each trial starts from. Default: none.",

@@ -29,3 +29,30 @@ class Steps(StepTrainable):
         time.sleep(self.config.get("sleep", 0.05))
         return {"value": self.step, "done": self.step >= self.config["iters"]}
 
+
+
+def steps_function(config):
+    """:class:`Steps` as a Ray Tune 2.x function: its step lives in the checkpoints it reports."""
+    import json
+    import tempfile
+
+    import tunecore as tune
+
+    marker_dir = config.get("marker_dir")
+    if marker_dir:
+        import ray
+
+        node = ray.get_runtime_context().get_node_id()
+        open(os.path.join(marker_dir, f"{tune.get_context().get_trial_id()}.{node}"), "w").close()
+    step = 0
+    start = tune.get_checkpoint()
+    if start is not None:
+        with start.as_directory() as folder, open(os.path.join(folder, "step.json")) as f:
+            step = json.load(f)
+    while step < config["iters"]:
+        step += 1
+        time.sleep(config.get("sleep", 0.05))
+        with tempfile.TemporaryDirectory() as folder:
+            with open(os.path.join(folder, "step.json"), "w") as f:
+                json.dump(step, f)
+            tune.report({"value": step}, checkpoint=tune.Checkpoint.from_directory(folder))

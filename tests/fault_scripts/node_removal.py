@@ -1,6 +1,7 @@
-"""Run trials on a 2-node ``ray.cluster_utils.Cluster``, remove the worker node mid-run.
+"""Run trials on a 3-node ``ray.cluster_utils.Cluster``, remove a worker node mid-run.
 
-usage: node_removal.py LOCAL_DIR
+usage: node_removal.py LOCAL_DIR [class|function]
+(the trainable: a checkpointing class, or a function that reports its checkpoints)
 Prints one JSON line: per trial its status, failures, iterations logged and the nodes
 it ran on, plus the removed node's id.
 """
@@ -15,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from fault_trainables import Steps  # noqa: E402
+from fault_trainables import Steps, steps_function  # noqa: E402
 
 import tunecore as tune  # noqa: E402
 
@@ -24,11 +25,15 @@ def main() -> None:
     from ray.cluster_utils import Cluster
 
     local_dir = sys.argv[1]
+    kind = sys.argv[2] if len(sys.argv) > 2 else "class"
     markers = os.path.join(local_dir, "markers")
     os.makedirs(markers)
     t0 = time.time()
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2, "include_dashboard": False})
+    # the driver's node (where the trial folders are) runs no trial: every checkpoint is taken
+    # on another node, shipped to it, and fetched back from it by the node a trial moves to
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False})
     worker = cluster.add_node(num_cpus=2)
+    cluster.add_node(num_cpus=2)
     cluster.wait_for_nodes()
     print(f"cluster up in {time.time() - t0:.1f}s", file=sys.stderr, flush=True)
     removed = {}
@@ -59,10 +64,11 @@ def main() -> None:
     ray.init(address=cluster.address, include_dashboard=False)
     thread = threading.Thread(target=remove_when_busy, daemon=True)
     thread.start()
-    tune.register_trainable("Steps", Steps)
+    tune.register_trainable("Steps", Steps if kind == "class" else steps_function)
+    checkpointing = {"checkpoint_freq": 1} if kind == "class" else {}
     try:
         trials = tune.run_experiments(
-            {"nodes": {"run": "Steps", "local_dir": local_dir, "checkpoint_freq": 1, "max_failures": 3,
+            {"nodes": {"run": "Steps", "local_dir": local_dir, **checkpointing, "max_failures": 3,
                        "config": {"iters": 20, "sleep": 0.1, "marker_dir": markers,
                                   "i": tune.grid_search(list(range(4)))}}},
             verbose=0, raise_on_failed_trial=False)

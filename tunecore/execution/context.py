@@ -34,7 +34,7 @@ class RunnerContext:
     def unpause_trial(self, trial: Trial) -> None:
         self._runner.queue_request("unpause", trial)
 
-    def save_trial(self, trial: Trial) -> Checkpoint:
+    def save_trial(self, trial: Trial) -> Optional[Checkpoint]:
         return self._runner.save_to_memory(trial)
 
     def exploit_trial(self, trial: Trial, checkpoint: Checkpoint, config: dict,

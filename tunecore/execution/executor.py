@@ -103,6 +103,11 @@ class TrialExecutor(Protocol):
         """
         ...
 
+    def pack(self, checkpoint: Checkpoint) -> Checkpoint:
+        """A memory copy of a disk checkpoint in a trial's storage (the driver's disk): what
+        :meth:`start_trial` and :meth:`exploit` restore a function trainable from on any node."""
+        ...
+
     def exploit(self, trial: Trial, checkpoint: Checkpoint) -> bool:
         """Continue a running trial from ``checkpoint`` (a memory one, of any trial) with
         ``trial.config``; True if the trainable took the config in place (``reset_config``),

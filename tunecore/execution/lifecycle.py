@@ -56,27 +56,32 @@ def _literal_runs(experiment: Experiment) -> list[str]:
 
 def validate_run(experiments: Sequence[Experiment], scheduler: Any, pm: Any) -> None:
     """What can only be checked with the scheduler and the plugins known (before any trial starts)."""
+    from tunecore.trainables.function import is_function_trainable
     from tunecore.trainables.registry import get_trainable_cls
-    from tunecore.trainables.trainable import is_function_trainable
 
     for exp in experiments:
         for run in _literal_runs(exp):
             cls = get_trainable_cls(run)
-            checkpointable = cls.is_checkpointable()
-            if getattr(scheduler, "requires_checkpointing", False) and not checkpointable:
-                kind = ("a function trainable" if is_function_trainable(cls)
-                        else f"{cls.__name__}, which does not implement _save/_restore")
+            if getattr(scheduler, "requires_checkpointing", False) and not cls.is_checkpointable():
                 raise TuneError(
                     f"Experiment {exp.name!r}: the scheduler {type(scheduler).__name__} pauses and resumes "
-                    f"trials through checkpoints, but {run!r} is {kind}. Write it as a Trainable class with "
-                    "_train, _save and _restore, or use a scheduler that only stops trials (e.g. 'async_hyperband')."
+                    f"trials through checkpoints, but {run!r} is {cls.__name__}, which implements neither "
+                    "save_checkpoint/load_checkpoint nor _save/_restore. Implement them, write the trainable "
+                    "as a function that reports checkpoints, or use a scheduler that only stops trials "
+                    "(e.g. 'async_hyperband')."
                 )
-            if not checkpointable and (exp.spec["checkpoint_freq"] or exp.spec["checkpoint_at_end"]):
+            if exp.spec["checkpoint_freq"] and is_function_trainable(cls):
+                raise TuneError(
+                    f"Experiment {exp.name!r}: checkpoint_freq is set but {run!r} is a function trainable, which "
+                    "cannot be checkpointed by the runner: it checkpoints itself, tunecore.report(metrics, "
+                    "checkpoint=tunecore.Checkpoint.from_directory(folder)). Remove checkpoint_freq."
+                )
+            if not cls.is_checkpointable() and (exp.spec["checkpoint_freq"] or exp.spec["checkpoint_at_end"]):
                 key = "checkpoint_freq" if exp.spec["checkpoint_freq"] else "checkpoint_at_end"
                 raise TuneError(
-                    f"Experiment {exp.name!r}: {key} is set but {run!r} cannot be checkpointed (a function "
-                    "trainable, or a class without _save/_restore). Implement a Trainable class with "
-                    f"_save and _restore, or remove {key}."
+                    f"Experiment {exp.name!r}: {key} is set but {run!r} cannot be checkpointed (a class "
+                    "without save_checkpoint/load_checkpoint). Implement them (or the 2018 _save/_restore), "
+                    f"or remove {key}."
                 )
         for name in exp.spec.get("loggers") or []:
             if isinstance(name, str) and name not in pm.loggers:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
@@ -16,7 +17,7 @@ from tunecore.errors import TrialError, TuneError
 from tunecore.execution.executor import WaitItem
 from tunecore.execution.ledger import ClusterResources, ResourceLedger
 from tunecore.execution.trial import Checkpoint, Trial
-from tunecore.execution.worker import _Worker
+from tunecore.execution.worker import _Worker, trial_info
 from tunecore.util import describe_error
 
 log = get_logger("tunecore.executor")  # a stable name, whatever the module path
@@ -99,6 +100,7 @@ class RayTrialExecutor(ResourceLedger):
         self._actor_cls: Any = None
         self._class_refs: dict[str, Any] = {}
         self.driver_host = socket.gethostname()
+        self._driver_node: Optional[str] = None
 
     # -- resources ---------------------------------------------------------------
     def refresh_cluster(self, force: bool = False) -> None:
@@ -184,8 +186,16 @@ class RayTrialExecutor(ResourceLedger):
     def _setup(self, running: _Running) -> None:
         trial = running.trial
         running.actor.setup.remote(self._class_ref(trial), trial.config, trial.logdir, trial.trial_id,
-                                   *running.restore)
+                                   *running.restore, trial_info=trial_info(trial, self._storage_node()))
         self._launch(running)
+
+    def _storage_node(self) -> Optional[str]:
+        """The driver's node: trials keep their checkpoints in their folder on its disk."""
+        if self._driver_node is None:
+            from tunecore.trainables.storage import current_node_id
+
+            self._driver_node = current_node_id()
+        return self._driver_node
 
     def _replace_dead_worker(self, running: _Running) -> None:
         """A pooled worker died while idle (e.g. its node left): start over on a new one."""
@@ -268,6 +278,13 @@ class RayTrialExecutor(ResourceLedger):
             return Checkpoint(Checkpoint.MEMORY, running.actor.save_to_object.remote(), iteration)
         return Checkpoint(Checkpoint.DISK, ray.get(running.actor.save.remote()), iteration)
 
+    def pack(self, checkpoint: Checkpoint) -> Checkpoint:
+        import ray
+
+        from tunecore.trainables.checkpoint import pack_directory
+
+        return Checkpoint(Checkpoint.MEMORY, ray.put(pack_directory(checkpoint.value)), checkpoint.iteration)
+
     def exploit(self, trial: Trial, checkpoint: Checkpoint) -> bool:
         import ray
 
@@ -317,6 +334,12 @@ class RayTrialExecutor(ResourceLedger):
             self._kill(running.actor)
         self._running.clear()
         self._by_future.clear()
+        import ray
+
+        stopping = [stopped for pool in self._idle.values() for _, stopped in pool]
+        if stopping:  # let the trainables' stop() finish (it may clean up files) before the kill
+            with contextlib.suppress(Exception):
+                ray.wait(stopping, num_returns=len(stopping), timeout=10)
         for pool in self._idle.values():
             for actor, _ in pool:
                 self._kill(actor)

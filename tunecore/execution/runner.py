@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import os
+import re
 import time
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
@@ -19,6 +20,7 @@ from tunecore.execution.executor import TrialExecutor
 from tunecore.execution.failures import failure_message, record_failure
 from tunecore.execution.guard import ComponentGuard
 from tunecore.execution.inbox import Inbox
+from tunecore.execution.retention import CheckpointConfig, CheckpointManager
 from tunecore.execution.stall import StallWatch
 from tunecore.execution.state import ExperimentState
 from tunecore.execution.status import ProgressPrinter, status_table, summary_text
@@ -66,6 +68,9 @@ class TrialRunner:
         self._ctx = RunnerContext(self)
         self._requests: collections.deque = collections.deque()
         self._epochs: dict[str, int] = {}  # bumped whenever a trial's run changes (see _new_epoch)
+        self._function_trainables: dict[str, bool] = {}
+        self._pinned: dict[str, str] = {}  # the checkpoint each paused function trial resumes from
+        self._run_rows: dict[str, int] = {}  # results of each trial's current run (since start or exploit)
         self._inbox = Inbox()
         self._total_time = 0.0
         self._walltime_limit = settings.number("TUNECORE_WALLTIME_LIMIT")
@@ -224,6 +229,12 @@ class TrialRunner:
 
     def _start(self, trial: Trial) -> None:
         self._new_epoch(trial)
+        self._run_rows[trial.trial_id] = 0
+        if self._is_function(trial):
+            self._drop_unused_checkpoints(trial)
+        pinned = self._pinned.pop(trial.trial_id, None)
+        if pinned is not None and trial.checkpoint_manager is not None:
+            trial.checkpoint_manager.unpin(pinned)
         self._logdir(trial)
         if not self.loggers.has(trial):
             # (re)starting from a checkpoint at iteration k (0: from scratch): each logger drops
@@ -253,6 +264,8 @@ class TrialRunner:
             self.trial_executor.kill_trial(trial)
         else:
             self.trial_executor.stop_trial(trial)
+        if self._is_function(trial):
+            self._drop_unused_checkpoints(trial)
         trial.status = status
         trial.location = None
         self.loggers.close(trial)
@@ -270,6 +283,9 @@ class TrialRunner:
             for result in results:
                 self._total_time += result.get(R.TIME_THIS_ITER_S) or 0.0
                 trial.results_seen += 1
+                if result.get(R.CHECKPOINT_DIR_NAME) and trial.logdir:  # reported with a checkpoint
+                    self._keep_checkpoint(trial, os.path.join(trial.logdir, result[R.CHECKPOINT_DIR_NAME]),
+                                          result.get(R.TRAINING_ITERATION, 0), result)
                 if trial.should_stop(result):
                     how = "returned" if result.get(R.DONE) else "stop_criterion"
                     result[R.DONE] = True
@@ -286,9 +302,10 @@ class TrialRunner:
                         self.search_alg.on_trial_complete(trial.trial_id, early_terminated=True)
                 trial.last_result = result
                 processed.append(result)
+                self._run_rows[trial.trial_id] = self._run_rows.get(trial.trial_id, 0) + 1
                 self.guard.call("the status printer", trial, result, self.printer.result, trial, result)
-                if natural_end or decision != Decision.CONTINUE:
-                    break
+                if natural_end or decision != Decision.CONTINUE or self._exploit_queued(trial):
+                    break  # the rest of the batch came from a run that ends or is replaced here
         except Exception as exc:
             if processed:
                 self.loggers.log(trial, processed)
@@ -332,12 +349,75 @@ class TrialRunner:
             self._on_failure(trial, exc)
 
     def _checkpoint(self, trial: Trial) -> None:
+        """Checkpoint a class trainable now (``checkpoint_freq``, ``checkpoint_at_end``)."""
+        if self._is_function(trial):  # it checkpoints itself, when it reports
+            if trial.checkpoint is None and (trial.last_result or {}).get(R.DONE) and trial.checkpoint_at_end:
+                log.warning("trial %s: checkpoint_at_end is set but the function reported no checkpoint; "
+                            "report one with tunecore.report(metrics, checkpoint=...).", trial)
+            return
         self.loggers.flush(trial)  # every row up to the checkpoint is on disk before it is recorded
-        trial.checkpoint = self.trial_executor.save(trial, Checkpoint.DISK)
+        checkpoint = self.trial_executor.save(trial, Checkpoint.DISK)
+        self._keep_checkpoint(trial, checkpoint.value, checkpoint.iteration, trial.last_result)
+
+    def _keep_checkpoint(self, trial: Trial, path: str, iteration: int, metrics: Optional[dict]) -> None:
+        """``path`` (in the trial's folder) is the trial's latest checkpoint; retention may drop older ones."""
+        trial.checkpoint = Checkpoint(Checkpoint.DISK, path, iteration)
+        index = re.search(r"checkpoint_(\d+)$", os.path.basename(path.rstrip(os.sep)))
+        if index:
+            trial.checkpoint_index = max(trial.checkpoint_index, int(index.group(1)))
+        if trial.checkpoint_manager is None:
+            config = CheckpointConfig.from_json(trial.checkpoint_config or {})
+            trial.checkpoint_manager = CheckpointManager(config)
+        trial.checkpoint_manager.register(path, iteration, metrics)
         self._state_dirty = True
 
-    def save_to_memory(self, trial: Trial) -> Checkpoint:
-        """An in-memory checkpoint of ``trial`` (its last one when it is not running)."""
+    def _drop_unused_checkpoints(self, trial: Trial) -> None:
+        """Under a retention policy, delete the checkpoints a replaced run of a function trial wrote
+        after the last result the runner took (their results were never logged; names above
+        ``trial.checkpoint_index`` are never reused, so none of them is registered)."""
+        manager = trial.checkpoint_manager
+        if not trial.logdir or manager is None or manager.config.num_to_keep is None:
+            return
+        from tunecore.trainables.checkpoint import delete_directory
+
+        kept = {c.path for c in manager.checkpoints}
+        try:
+            names = os.listdir(trial.logdir)
+        except OSError:
+            return
+        for name in names:
+            match = re.fullmatch(r"checkpoint_(\d+)", name)
+            path = os.path.join(trial.logdir, name)
+            if match and int(match.group(1)) > trial.checkpoint_index and path not in kept:
+                try:
+                    delete_directory(path)
+                except OSError as exc:
+                    log.warning("could not delete the unused checkpoint %s: %s", path, exc)
+
+    def _is_function(self, trial: Trial) -> bool:
+        """A function trainable: it reports its own checkpoints (the runner never asks it to save)."""
+        name = trial.trainable_name
+        if name not in self._function_trainables:
+            from tunecore.trainables.function import is_function_trainable
+            from tunecore.trainables.registry import get_trainable_cls
+
+            try:
+                self._function_trainables[name] = is_function_trainable(get_trainable_cls(name))
+            except TuneError:
+                self._function_trainables[name] = False
+        return self._function_trainables[name]
+
+    def save_to_memory(self, trial: Trial) -> Optional[Checkpoint]:
+        """An in-memory checkpoint of ``trial`` (its last one when it is not running).
+
+        For a function trainable: a copy of the latest checkpoint it reported, or None when
+        it has reported none.
+        """
+        if self._is_function(trial):
+            ckpt = trial.checkpoint
+            if ckpt is None or ckpt.storage == Checkpoint.MEMORY:
+                return ckpt
+            return self.trial_executor.pack(ckpt)
         if not self.trial_executor.is_running(trial):
             if trial.checkpoint is not None and trial.checkpoint.storage == Checkpoint.MEMORY:
                 return trial.checkpoint
@@ -346,18 +426,32 @@ class TrialRunner:
 
     def _pause(self, trial: Trial) -> None:
         self._new_epoch(trial)
-        trial.checkpoint = self.trial_executor.save(trial, Checkpoint.MEMORY)
-        self.trial_executor.stop_trial(trial)
+        if self._is_function(trial):
+            # it resumes from the latest checkpoint it reported (from scratch if none); the
+            # loggers drop what it logged after that checkpoint when it restarts
+            ckpt = trial.checkpoint
+            if ckpt is not None and ckpt.storage == Checkpoint.DISK and trial.checkpoint_manager is not None:
+                trial.checkpoint_manager.pin(ckpt.value)
+                self._pinned[trial.trial_id] = ckpt.value
+            self.trial_executor.stop_trial(trial)
+            behind = ckpt is None or ckpt.iteration < (trial.last_result or {}).get(R.TRAINING_ITERATION, 0)
+            if behind and self._run_rows.get(trial.trial_id, 0):
+                self.loggers.close(trial, restarting=True)  # reopened at the checkpoint's iteration
+            else:
+                self.loggers.flush(trial)
+        else:
+            trial.checkpoint = self.trial_executor.save(trial, Checkpoint.MEMORY)
+            self.trial_executor.stop_trial(trial)
+            self.loggers.flush(trial)
         trial.status = TrialStatus.PAUSED
         trial.location = None
-        self.loggers.flush(trial)
         self._state_dirty = True
 
     # -- failures -----------------------------------------------------------------------
     def _on_failure(self, trial: Trial, exc: BaseException) -> None:
         message = failure_message(exc)
-        # with checkpointing configured, a failure before the first checkpoint restarts from scratch
-        recover = (trial.has_checkpoint() or trial.checkpoint_freq > 0) and trial.num_failures < trial.max_failures
+        # from the latest checkpoint, or from scratch without one; max_failures=-1 retries forever
+        recover = trial.max_failures < 0 or trial.num_failures < trial.max_failures
         record_failure(trial, message)
         self._new_epoch(trial)
         self.trial_executor.kill_trial(trial)
@@ -403,6 +497,9 @@ class TrialRunner:
         self._state_dirty = True
         self._apply_requests(current=None)
 
+    def _exploit_queued(self, trial: Trial) -> bool:
+        return any(kind == "exploit" and t is trial for kind, t, _ in self._requests)
+
     def queue_request(self, kind: str, trial: Trial, payload: Any = None) -> None:
         """A scheduler's request (``"stop"``, ``"unpause"``, ``"exploit"``), carried out by the loop
         once the callback that made it has returned."""
@@ -435,7 +532,11 @@ class TrialRunner:
             trial.experiment_tag = tag
         if self.trial_executor.is_running(trial):
             self._new_epoch(trial)
+            self._run_rows[trial.trial_id] = 0
             self.trial_executor.exploit(trial, checkpoint)
+            if self._is_function(trial):  # what it resumes from if paused before it reports again
+                trial.checkpoint = checkpoint
+                self._drop_unused_checkpoints(trial)
         else:
             trial.checkpoint = checkpoint
         self.loggers.update_config(trial, config)

@@ -72,6 +72,9 @@ def trial_to_record(trial: Trial) -> dict:
         "stopping_criterion_pickle": None if isinstance(criterion, dict) else _pickled(criterion),
         "checkpoint_freq": trial.checkpoint_freq,
         "checkpoint_at_end": trial.checkpoint_at_end,
+        "checkpoint_config": trial.checkpoint_config,
+        "checkpoint_index": trial.checkpoint_index,
+        "checkpoints": trial.checkpoint_manager.to_json() if trial.checkpoint_manager is not None else None,
         "max_failures": trial.max_failures,
         "upload_dir": trial.upload_dir,
         "loggers": [lg if isinstance(lg, str) else getattr(lg, "__name__", str(lg)) for lg in trial.loggers]
@@ -99,6 +102,7 @@ def trial_from_record(rec: dict) -> Trial:
         checkpoint_freq=rec["checkpoint_freq"], checkpoint_at_end=rec["checkpoint_at_end"],
         upload_dir=rec.get("upload_dir"), max_failures=rec["max_failures"],
         experiment_name=rec["experiment_name"], loggers=rec.get("loggers"),
+        checkpoint_config=rec.get("checkpoint_config"), checkpoint_index=rec.get("checkpoint_index", 0),
     )
     trial.status = TrialStatus(rec["status"])
     trial.last_result = rec.get("last_result")
@@ -109,6 +113,10 @@ def trial_from_record(rec: dict) -> Trial:
     if rec.get("checkpoint"):
         c = rec["checkpoint"]
         trial.checkpoint = Checkpoint(c["storage"], c["value"], c.get("iteration", 0))
+    if rec.get("checkpoints"):
+        from tunecore.execution.retention import CheckpointManager
+
+        trial.checkpoint_manager = CheckpointManager.from_json(rec["checkpoints"])
     return trial
 
 
@@ -138,7 +146,8 @@ class _RecordCache:
         ckpt = trial.checkpoint
         return (trial.status, trial.results_seen, trial.num_failures, id(trial.config), id(trial.last_result),
                 trial.logdir, trial.experiment_tag, trial.error_file, trial.local_dir,
-                None if ckpt is None else (id(ckpt), ckpt.storage, ckpt.iteration))
+                None if ckpt is None else (id(ckpt), ckpt.storage, ckpt.iteration),
+                None if trial.checkpoint_manager is None else trial.checkpoint_manager.version)
 
     def serialized(self, trial: Trial) -> str:
         key = self._key(trial)

@@ -140,6 +140,10 @@ class Trial:
     stopping_criterion: Any = field(default_factory=dict)
     checkpoint_freq: int = 0
     checkpoint_at_end: bool = False
+    #: which checkpoints are kept: a CheckpointConfig as JSON (None keeps all)
+    checkpoint_config: Optional[dict] = None
+    #: the highest N of the ``checkpoint_N`` folders it has registered (names never repeat)
+    checkpoint_index: int = 0
     restore_path: Optional[str] = None
     upload_dir: Optional[str] = None
     max_failures: int = 0
@@ -157,6 +161,8 @@ class Trial:
     results_seen: int = 0
     # Scheduler-visible history of perturbations, pauses etc. (free-form records).
     events: list = field(default_factory=list)
+    #: the trial's CheckpointManager (tunecore.execution.retention), made by the runner
+    checkpoint_manager: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.checkpoint is None and self.restore_path:

@@ -13,7 +13,14 @@ import traceback
 from typing import Any, Optional
 
 from tunecore.errors import TrialError
-from tunecore.execution.trial import Checkpoint
+from tunecore.execution.trial import Checkpoint, Trial
+
+
+def trial_info(trial: Trial, storage_node: Optional[str]) -> dict:
+    """What a trainable is told of its trial (``tunecore.get_context()``) and where its storage is."""
+    return {"trial_name": str(trial), "experiment_name": trial.experiment_name, "resources": trial.resources,
+            "storage_node": storage_node, "checkpoint_index": trial.checkpoint_index + 1,
+            "drop_unused_checkpoints": bool((trial.checkpoint_config or {}).get("num_to_keep"))}
 
 
 class _Worker:
@@ -28,6 +35,7 @@ class _Worker:
 
     def __init__(self, own_process: bool = True) -> None:
         self.trainable: Any = None
+        self.trial_info: dict = {}
         self.setup_error: Optional[str] = None
         self.own_process = own_process
         if own_process:
@@ -40,15 +48,18 @@ class _Worker:
             os.environ["CUDA_VISIBLE_DEVICES"] = ""
 
     def setup(self, cls: type, config: dict, logdir: str, trial_id: str,
-              restore_kind: Optional[str] = None, restore_value: Any = None) -> dict:
+              restore_kind: Optional[str] = None, restore_value: Any = None,
+              trial_info: Optional[dict] = None) -> dict:
         """Host a new trainable; ``restore_value`` (an ObjectRef for memory checkpoints)
-        is a top-level argument so Ray resolves it to the bytes."""
+        is a top-level argument so Ray resolves it to the bytes. ``trial_info``: the trial's
+        name, experiment, resources and storage node (see :func:`trial_info`)."""
         self.trainable, self.setup_error = None, None
+        self.trial_info = trial_info or {}
         try:
             os.makedirs(logdir, exist_ok=True)
             if self.own_process:
                 os.chdir(logdir)
-            self.trainable = cls(config=config, logdir=logdir, trial_id=trial_id)
+            self.trainable = cls(config=config, logdir=logdir, trial_id=trial_id, trial_info=self.trial_info)
             if restore_kind is not None:
                 self._restore(restore_kind, restore_value)
         except BaseException as exc:  # reported by the fetch queued behind this call
@@ -81,7 +92,7 @@ class _Worker:
             self.trainable.config = config
         else:
             self.trainable.stop()
-            self.trainable = cls(config=config, logdir=logdir, trial_id=trial_id)
+            self.trainable = cls(config=config, logdir=logdir, trial_id=trial_id, trial_info=self.trial_info)
         self.trainable.restore_from_object(blob)
         return in_place
 

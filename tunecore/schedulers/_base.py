@@ -48,8 +48,12 @@ class SchedulerContext(Protocol):
     def unpause_trial(self, trial: Trial) -> None:
         """Ask that a PAUSED trial become PENDING (eligible to run again)."""
 
-    def save_trial(self, trial: Trial) -> Checkpoint:
-        """Take an in-memory checkpoint of a RUNNING trial now (object store, any node)."""
+    def save_trial(self, trial: Trial) -> Optional[Checkpoint]:
+        """Take an in-memory checkpoint of a RUNNING trial now (object store, any node).
+
+        For a function trainable: a copy of the latest checkpoint it reported, or None when
+        it has reported none yet (Ray Tune 2.x's PBT then skips it as a donor).
+        """
 
     def exploit_trial(self, trial: Trial, checkpoint: Checkpoint, config: dict,
                       experiment_tag: Optional[str] = None, record: Optional[dict] = None) -> None:

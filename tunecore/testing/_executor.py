@@ -23,7 +23,7 @@ from tunecore.errors import TuneError
 from tunecore.execution.executor import WaitItem
 from tunecore.execution.ledger import ClusterResources, ResourceLedger
 from tunecore.execution.trial import Checkpoint, Trial
-from tunecore.execution.worker import _Worker
+from tunecore.execution.worker import _Worker, trial_info
 
 
 @dataclass
@@ -87,7 +87,8 @@ class InProcessExecutor(ResourceLedger):
         self._hosted[trial.trial_id] = _Hosted(trial, worker)
         self._turns.append(trial.trial_id)
         try:
-            worker.setup(cls, trial.config, trial.logdir or "", trial.trial_id, *restore)
+            worker.setup(cls, trial.config, trial.logdir or "", trial.trial_id, restore_kind=restore[0],
+                         restore_value=restore[1], trial_info=trial_info(trial, None))
         except Exception:  # the worker keeps it: its first fetch raises "Trial failed to start"
             pass
 
@@ -116,6 +117,11 @@ class InProcessExecutor(ResourceLedger):
         if storage == Checkpoint.MEMORY:
             return Checkpoint(Checkpoint.MEMORY, worker.save_to_object(), iteration)
         return Checkpoint(Checkpoint.DISK, worker.save(), iteration)
+
+    def pack(self, checkpoint: Checkpoint) -> Checkpoint:
+        from tunecore.trainables.checkpoint import pack_directory
+
+        return Checkpoint(Checkpoint.MEMORY, pack_directory(checkpoint.value), checkpoint.iteration)
 
     def exploit(self, trial: Trial, checkpoint: Checkpoint) -> bool:
         from tunecore.trainables.registry import get_trainable_cls

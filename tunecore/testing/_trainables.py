@@ -16,7 +16,8 @@ class StepTrainable(Trainable):
     """
 
     def _setup(self, config: dict) -> None:
-        self.step = 0
+        # a 2018-style class: its counter may shadow Ray Tune 2.x's step() (which it does not use)
+        self.step = 0  # type: ignore[assignment,method-assign]
 
     def _save(self, checkpoint_dir: str) -> str:
         path = os.path.join(checkpoint_dir, "state.json")
@@ -26,7 +27,7 @@ class StepTrainable(Trainable):
 
     def _restore(self, path: str) -> None:
         with open(path) as f:
-            self.step = json.load(f)["step"]
+            self.step = json.load(f)["step"]  # type: ignore[method-assign]
 
 
 class FailsOnce(StepTrainable):
@@ -42,7 +43,7 @@ class FailsOnce(StepTrainable):
         self.gen = 2 if os.path.exists(config["marker"]) else 1
 
     def _train(self) -> dict:
-        self.step += 1
+        self.step += 1  # type: ignore[assignment,method-assign,operator]
         if self.step == self.config["fail_at"] and not os.path.exists(self.config["marker"]):
             open(self.config["marker"], "w").close()
             raise RuntimeError(f"planned failure at step {self.step}")

@@ -16,44 +16,53 @@ _trainables: dict[str, type[Trainable]] = {}
 
 
 def _wrap(name: str, trainable: Any) -> type[Trainable]:
-    from tunecore.trainables.trainable import Trainable, wrap_function
+    from tunecore.trainables.function import wrap_function
+    from tunecore.trainables.trainable import Trainable
 
     if isinstance(trainable, types.FunctionType):
         check_function_signature(name, trainable)
         return wrap_function(trainable, name)
     if inspect.isclass(trainable) and issubclass(trainable, Trainable):
+        try:
+            trainable.check_api()
+        except TuneError as exc:
+            raise TypeError(f"Cannot register {name!r}: {exc}") from None
         return trainable
     if inspect.isclass(trainable):
         raise TypeError(
             f"Cannot register {name!r}: the class {trainable.__name__} is not a subclass of "
-            "tunecore.Trainable. Subclass Trainable, or register a function f(config, reporter)."
+            "tunecore.Trainable. Subclass Trainable, or register a function train(config)."
         )
     raise TypeError(
-        f"Cannot register {name!r}: {trainable!r} is neither a function f(config, reporter) nor a "
-        "Trainable subclass (functools.partial objects and instances are not accepted; wrap them "
-        "in a def)."
+        f"Cannot register {name!r}: {trainable!r} is neither a function train(config) (or the 2018 "
+        "train(config, reporter)) nor a Trainable subclass (functools.partial objects and instances "
+        "are not accepted; wrap them in a def, or use tunecore.with_parameters)."
     )
 
 
 def check_function_signature(name: str, fn: types.FunctionType) -> None:
-    """Refuse, with the accepted forms, a function that cannot be called as ``fn(config, reporter)``."""
+    """Refuse, with the accepted forms, a function that can be called neither as ``fn(config)``
+    (Ray Tune 2.x, reporting with ``tunecore.report``) nor as ``fn(config, reporter)`` (2018)."""
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):  # pragma: no cover - builtins have no signature; let them run
         return
-    try:
-        signature.bind(object(), object())
-    except TypeError as exc:
-        raise TypeError(
-            f"Cannot use {name!r} as a trainable: the function {fn.__qualname__}{signature} cannot be "
-            f"called as {fn.__name__}(config, reporter) ({exc}). A function trainable takes the config "
-            "and a reporter, def train(config, reporter): ... reporter(mean_accuracy=...); or subclass "
-            "tunecore.Trainable."
-        ) from None
+    for args in ((object(),), (object(), object())):
+        try:
+            signature.bind(*args)
+            return
+        except TypeError:
+            continue
+    raise TypeError(
+        f"Cannot use {name!r} as a trainable: the function {fn.__qualname__}{signature} can be called "
+        f"neither as {fn.__name__}(config) nor as {fn.__name__}(config, reporter). A function trainable "
+        "takes the config, def train(config): ... tunecore.report({'mean_accuracy': acc}); or "
+        "subclass tunecore.Trainable."
+    ) from None
 
 
 def register_trainable(name: str, trainable: Any) -> None:
-    """Register a function ``f(config, reporter)`` or a Trainable subclass as ``name``.
+    """Register a function ``train(config)`` (or ``train(config, reporter)``) or a Trainable subclass as ``name``.
 
     Re-registering a name replaces the earlier entry.
     """
@@ -99,7 +108,7 @@ def trainable_name(run: Any) -> str:
     if isinstance(run, types.FunctionType) and run.__name__ == "<lambda>":
         raise TuneError(
             "'run' is a lambda: register it first with tunecore.register_trainable('my_name', "
-            "lambda config, reporter: ...) and pass 'my_name' as run."
+            "lambda config: ...) and pass 'my_name' as run."
         )
     if isinstance(run, types.FunctionType) or inspect.isclass(run):
         name = run.__name__
@@ -110,5 +119,5 @@ def trainable_name(run: Any) -> str:
         return name
     raise TuneError(
         f"Improper 'run' {run!r}: not a string nor a trainable. Give a registered name, a function "
-        "f(config, reporter), or a Trainable subclass."
+        "train(config), or a Trainable subclass."
     )

@@ -1,4 +1,8 @@
-"""Trainables: the class API (``_setup/_train/_save/_restore/_stop``) and the function adapter."""
+"""The class trainable API: Ray Tune 2.x's ``setup/step/save_checkpoint/load_checkpoint/cleanup``
+and the 2018 names ``_setup/_train/_save/_restore/_stop`` (one or the other in a class).
+
+Function trainables are in :mod:`tunecore.trainables.function`.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +14,17 @@ import json
 import os
 import pickle
 import platform
-import queue
 import shutil
 import socket
 import sys
 import tarfile
 import tempfile
-import threading
 import time
-import traceback
 import uuid
 from typing import Any, Callable, Optional
 
 from tunecore import result as R
-from tunecore.errors import TrialError, TuneError
+from tunecore.errors import TuneError
 from tunecore.execution.trial import Resources
 from tunecore.util import plain
 
@@ -41,20 +42,36 @@ def _node_ip() -> str:
     return "127.0.0.1"
 
 
+#: Ray Tune 2.x's name of each 2018 hook.
+API_NAMES = {"_setup": "setup", "_train": "step", "_save": "save_checkpoint", "_restore": "load_checkpoint",
+             "_stop": "cleanup"}
+
+
 class Trainable:
-    """Subclass and override ``_train`` (and ``_save``/``_restore`` to be checkpointable).
+    """Subclass and override ``step`` (and ``save_checkpoint``/``load_checkpoint`` to be
+    checkpointable), as in Ray Tune 2.x; or the 2018 names ``_train`` (``_save``/``_restore``).
 
-    tunecore calls only the public wrappers (``train``, ``save``, ``restore``,
-    ``stop``), which fill in the auto result fields and keep the
-    iteration/time/timestep counters across save and restore.
+    * ``setup(config)`` / ``_setup(config)``: set up state (``self.config`` holds the config).
+    * ``step()`` / ``_train()``: one iteration; return a dict of metrics.
+    * ``save_checkpoint(checkpoint_dir)`` / ``_save``: write state into ``checkpoint_dir``;
+      return None, a dict (pickled for you) or a path inside ``checkpoint_dir``.
+    * ``load_checkpoint(checkpoint)`` / ``_restore``: load what was saved: the dict, or the
+      path (``checkpoint_dir`` when ``save_checkpoint`` returned None).
+    * ``cleanup()`` / ``_stop()``: release resources; ``reset_config(new_config)``: take a new
+      config in place (return True) so the worker is reused.
 
-    ``_setup`` may take the config as an argument (``_setup(self, config)``) or not
-    (``_setup(self)``, reading ``self.config``); both are accepted.
+    tunecore calls only the public wrappers (``train``, ``save``, ``restore``, ``stop``),
+    which fill in the auto result fields and keep the iteration/time/timestep counters
+    across save and restore. A class that defines a hook under both names is refused.
     """
 
     def __init__(self, config: Optional[dict] = None, logger_creator: Optional[Callable] = None,
-                 logdir: Optional[str] = None, trial_id: Optional[str] = None) -> None:
+                 logdir: Optional[str] = None, trial_id: Optional[str] = None,
+                 trial_info: Optional[dict] = None) -> None:
+        from tunecore.trainables.storage import TrialStorage
+
         self.config = config or {}
+        self._trial_info = dict(trial_info or {})
         self._experiment_id = uuid.uuid4().hex
         self._trial_id = trial_id
         if logdir is None:
@@ -67,6 +84,8 @@ class Trainable:
                 logdir = tempfile.mkdtemp(prefix=f"{type(self).__name__}_{stamp}", dir=R.DEFAULT_RESULTS_DIR)
         os.makedirs(logdir, exist_ok=True)
         self.logdir = logdir
+        #: where checkpoints are kept: the trial's folder on the driver's node
+        self._storage = TrialStorage(logdir, self._trial_info.get("storage_node"))
         self._iteration = 0
         self._time_total = 0.0
         self._timesteps_total: Optional[int] = None
@@ -76,6 +95,9 @@ class Trainable:
         self._call_setup(self.config)
 
     def _call_setup(self, config: dict) -> None:
+        if _overrides(type(self), "setup"):
+            self.setup(copy.deepcopy(config))
+            return
         try:
             takes_config = len(inspect.signature(self._setup).parameters) >= 1
         except (TypeError, ValueError):  # pragma: no cover
@@ -98,8 +120,31 @@ class Trainable:
 
     @classmethod
     def is_checkpointable(cls) -> bool:
-        """True when the subclass implements ``_save`` and ``_restore``."""
-        return cls._save is not Trainable._save and cls._restore is not Trainable._restore
+        """True when the subclass implements ``save_checkpoint``/``load_checkpoint`` (or ``_save``/``_restore``)."""
+        return ((_overrides(cls, "_save") and _overrides(cls, "_restore"))
+                or (_overrides(cls, "save_checkpoint") and _overrides(cls, "load_checkpoint")))
+
+    @classmethod
+    def check_api(cls) -> None:
+        """Refuse a class that defines a hook under both its 2018 and its Ray Tune 2.x name."""
+        both = [(old, new) for old, new in API_NAMES.items() if _overrides(cls, old) and _overrides(cls, new)]
+        if both:
+            pairs = ", ".join(f"{new}() and {old}()" for old, new in both)
+            raise TuneError(f"{cls.__name__} defines both {pairs}: use the Ray Tune 2.x names (setup, step, "
+                            "save_checkpoint, load_checkpoint, cleanup) or the 2018 ones (_setup, _train, _save, "
+                            "_restore, _stop), not both.")
+
+    @property
+    def trial_id(self) -> Optional[str]:
+        return self._trial_id
+
+    @property
+    def trial_name(self) -> str:
+        return str(self._trial_info.get("trial_name") or self._trial_id or "")
+
+    @property
+    def training_iteration(self) -> int:
+        return self._iteration
 
     # -- public API used by the runner -----------------------------------------------
     @property
@@ -166,7 +211,15 @@ class Trainable:
         The folder appears complete or not at all (written under a temporary name,
         then renamed).
         """
-        final = checkpoint_dir or os.path.join(self.logdir, f"checkpoint_{self._iteration:06d}")
+        name = f"checkpoint_{self._iteration:06d}"
+        if checkpoint_dir is None and self._storage.remote:
+            # on another node than the trial's storage: save here, then copy it there
+            scratch = self._storage.scratch_dir()
+            try:
+                return self._storage.persist(self.save(os.path.join(scratch, name)), name)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+        final = checkpoint_dir or os.path.join(self.logdir, name)
         parent = os.path.dirname(os.path.abspath(final))
         os.makedirs(parent, exist_ok=True)
         tmp = tempfile.mkdtemp(prefix=".tmp-" + os.path.basename(final), dir=parent)
@@ -197,13 +250,22 @@ class Trainable:
             )
         with open(os.path.join(tmp, METADATA_FILE), "w") as f:
             json.dump(meta, f)
-        if os.path.exists(final):
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+        from tunecore.trainables.checkpoint import _install
+
+        _install(tmp, final)
         return final
 
     def restore(self, checkpoint_path: str) -> None:
         """Restore from a folder written by :meth:`save` (counters continue)."""
+        from tunecore.trainables.storage import remove_scratch
+
+        local, scratch = self._storage.fetch(checkpoint_path)
+        try:
+            self._restore_local(local)
+        finally:
+            remove_scratch(scratch)
+
+    def _restore_local(self, checkpoint_path: str) -> None:
         meta_path = os.path.join(checkpoint_path, METADATA_FILE)
         if not os.path.exists(meta_path):
             raise TuneError(
@@ -243,7 +305,7 @@ class Trainable:
         try:
             with tarfile.open(fileobj=io.BytesIO(blob), mode="r:*") as tar:
                 tar.extractall(tmp, filter="data")
-            self.restore(os.path.join(tmp, "ckpt"))
+            self._restore_local(os.path.join(tmp, "ckpt"))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -252,173 +314,73 @@ class Trainable:
         return False
 
     def stop(self) -> bool:
-        """Release resources (calls ``_stop``); True if the process is left fit to host another trial."""
+        """Release resources (calls ``cleanup``/``_stop``); True if the process is left fit to host another trial."""
         self._stop()
         return True
 
-    # -- user hooks ---------------------------------------------------------------------
+    # -- user hooks (2018 names; each defaults to its Ray Tune 2.x name) ---------------
     def _setup(self, *args: Any) -> None:
         """Set up state; ``self.config`` holds the hyperparameters."""
 
     def _train(self) -> dict:
         """One iteration; return a dict of metrics."""
-        raise NotImplementedError(f"{type(self).__name__} must implement _train()")
+        if _overrides(type(self), "step"):
+            return self.step()
+        raise NotImplementedError(f"{type(self).__name__} must implement step() (or the 2018 _train())")
 
     def _save(self, checkpoint_dir: str) -> Any:
         """Write state into ``checkpoint_dir``; return a path inside it, or a dict."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement _save(); it cannot be checkpointed")
+        if _overrides(type(self), "save_checkpoint"):
+            saved = self.save_checkpoint(checkpoint_dir)
+            return checkpoint_dir if saved is None else saved
+        raise NotImplementedError(f"{type(self).__name__} does not implement save_checkpoint(); "
+                                  "it cannot be checkpointed")
 
     def _restore(self, checkpoint: Any) -> None:
         """Load state from what ``_save`` returned."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement _restore(); it cannot be restored")
+        if _overrides(type(self), "load_checkpoint"):
+            self.load_checkpoint(checkpoint)
+            return
+        raise NotImplementedError(f"{type(self).__name__} does not implement load_checkpoint(); "
+                                  "it cannot be restored")
 
     def _stop(self) -> None:
         """Clean up."""
+        if _overrides(type(self), "cleanup"):
+            self.cleanup()
+
+    # -- user hooks, Ray Tune 2.x names -------------------------------------------------
+    def setup(self, config: dict) -> None:
+        """Set up state from ``config`` (also in ``self.config``)."""
+
+    def step(self) -> dict:
+        """One iteration; return a dict of metrics."""
+        raise NotImplementedError(f"{type(self).__name__} must implement step()")
+
+    def save_checkpoint(self, checkpoint_dir: str) -> Optional[Any]:
+        """Write state into ``checkpoint_dir``; return None, a dict, or a path inside it."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement save_checkpoint()")
+
+    def load_checkpoint(self, checkpoint: Any) -> None:
+        """Load what :meth:`save_checkpoint` wrote: its dict, or the path (``checkpoint_dir``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement load_checkpoint()")
+
+    def cleanup(self) -> None:
+        """Release resources when the trial stops."""
 
 
-class StatusReporter:
-    """The ``reporter`` a function trainable calls: ``reporter(**metrics)``.
-
-    Results are queued, never sampled: every call reaches the driver, in order. A
-    call blocks only when ``maxsize`` results are waiting unread.
-    """
-
-    def __init__(self, maxsize: int = 256) -> None:
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=maxsize)
-        self._stopped = threading.Event()
-        self._last_report = time.time()
-
-    def __call__(self, **metrics: Any) -> None:
-        if self._stopped.is_set():
-            raise SystemExit("trial stopped")  # ends the user's thread quietly
-        now = time.time()
-        metrics = dict(metrics)
-        metrics.setdefault(R.TIME_THIS_ITER_S, now - self._last_report)
-        self._last_report = now
-        while True:
-            try:
-                self._queue.put(("result", metrics), timeout=0.5)
-                return
-            except queue.Full:
-                if self._stopped.is_set():
-                    raise SystemExit("trial stopped") from None
-
-    report = __call__
-
-    def _finish(self, kind: str, payload: Any = None) -> None:
-        self._queue.put((kind, payload))
-
-    def _stop(self) -> None:
-        self._stopped.set()
+def _overrides(cls: type, name: str) -> bool:
+    """``cls`` (a Trainable subclass) defines ``name`` itself, not as Trainable's default."""
+    return getattr(cls, name, None) is not getattr(Trainable, name, None)
 
 
-class FunctionRunner(Trainable):
-    """Runs ``f(config, reporter)`` on a daemon thread; :meth:`fetch` drains its results."""
-
-    _function: Callable = None  # type: ignore[assignment]
-
-    def _setup(self, config: dict) -> None:
-        self._reporter = StatusReporter()
-        self._finished = False
-        self._pending_error: Optional[str] = None
-        self._last_timesteps: Optional[int] = None
-        fn = type(self)._function
-
-        def entry() -> None:
-            try:
-                fn(config, self._reporter)
-            except SystemExit:
-                self._reporter._finish("end")
-                return
-            except BaseException as exc:  # noqa: BLE001 - reported to the driver
-                self._reporter._finish("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
-                return
-            self._reporter._finish("end")
-
-        self._thread = threading.Thread(target=entry, daemon=True, name=f"tunecore-trial-{fn.__name__}")
-        self._thread.start()
-
-    def fetch(self, timeout: Optional[float] = None, max_results: int = 1000) -> tuple[list, bool]:
-        """Block for at least one event; return ``(results, finished)``.
-
-        Raises TrialError if the function raised.
-        """
-        if self._finished:
-            return [], True
-        results: list = []
-        finished = joined = False
-        item = self._reporter._queue.get(timeout=timeout)
-        while True:
-            kind, payload = item
-            if kind == "result":
-                results.append(self._function_result(payload))
-            elif kind == "error":
-                self._finished = True
-                if results:
-                    # deliver what came before the error; raise on the next fetch
-                    self._pending_error = payload
-                    return results, False
-                raise TrialError(f"Error running trial: {payload}")
-            else:
-                self._finished = finished = True
-                break
-            if len(results) >= max_results:
-                break
-            try:
-                item = self._reporter._queue.get_nowait()
-            except queue.Empty:
-                if joined:
-                    break
-                # a function that just returned: take its end in this call, not the next
-                self._thread.join(timeout=0.002)
-                joined = True
-                try:
-                    item = self._reporter._queue.get_nowait()
-                except queue.Empty:
-                    break
-        return results, finished
-
-    def _function_result(self, metrics: dict) -> dict:
-        ts = metrics.get(R.TIMESTEPS_TOTAL)
-        if ts is not None and R.TIMESTEPS_THIS_ITER not in metrics:
-            metrics[R.TIMESTEPS_THIS_ITER] = ts - (self._last_timesteps or 0)
-            self._last_timesteps = ts
-        return self._finish_result(metrics, metrics.get(R.TIME_THIS_ITER_S) or 0.0)
-
-    def train_results(self) -> tuple[list[dict], bool]:
-        if self._pending_error:
-            raise TrialError(f"Error running trial: {self._pending_error}")
-        return self.fetch()
-
-    def train(self) -> dict:
-        """Standalone use: the next reported result."""
-        results, _ = self.train_results()
-        if not results:
-            raise TuneError("Trial finished without reporting result!")
-        return results[0]
-
-    def stop(self) -> bool:
-        """Stop the function's thread; True if it ended (else the process is not reused)."""
-        super().stop()
-        self._thread.join(timeout=1.0)
-        return not self._thread.is_alive()
-
-    def _stop(self) -> None:
-        self._reporter._stop()
-        # unblock a reporter waiting on a full queue
-        try:
-            while True:
-                self._reporter._queue.get_nowait()
-        except queue.Empty:
-            pass
+_MOVED = ("FunctionRunner", "StatusReporter", "wrap_function", "is_function_trainable")
 
 
-def wrap_function(fn: Callable, name: Optional[str] = None) -> type:
-    """A Trainable subclass running ``fn(config, reporter)``."""
-    cls = type(name or fn.__name__, (FunctionRunner,), {"_function": staticmethod(fn)})
-    cls.__module__ = getattr(fn, "__module__", __name__)
-    return cls
+def __getattr__(name: str) -> Any:
+    # the function adapter lives in tunecore.trainables.function (which imports this module)
+    if name in _MOVED:
+        from tunecore.trainables import function
 
-
-def is_function_trainable(cls: type) -> bool:
-    return isinstance(cls, type) and issubclass(cls, FunctionRunner)
+        return getattr(function, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
-
 import tunecore as tune
 from tune_hyperband import HyperBandScheduler
-from tunecore import TuneError, run_experiments
+from tunecore import run_experiments
 from tunecore.testing import StepTrainable
 from tunecore.trial import TrialStatus
 
@@ -90,12 +88,46 @@ def test_spec_name_async_hyperband_resolves(ray_session, results_dir, capsys):
     assert "Bracket: Iter 10.000: None | Iter 40.000: None" in out
 
 
-def test_hyperband_refuses_a_function_trainable_before_any_trial_starts(ray_session, results_dir):
-    def never(config, reporter):  # pragma: no cover - must not run
-        raise AssertionError("a trial started")
+def step_counter_function(config):
+    """StepCounter as a Ray Tune 2.x function: the step counter lives in its reported checkpoints."""
+    import tempfile
 
-    with pytest.raises(TuneError, match="pauses and resumes trials through checkpoints"):
-        run_experiments({"refused": {"run": never, "local_dir": results_dir}},
-                        scheduler="hyperband", verbose=False)
-    assert not os.path.exists(os.path.join(results_dir, "refused")) or not any(
-        os.scandir(os.path.join(results_dir, "refused")))
+    start = tune.get_checkpoint()
+    step = 0
+    if start is not None:
+        with start.as_directory() as folder, open(os.path.join(folder, "step.json")) as f:
+            step = json.load(f)
+    while True:
+        step += 1
+        with tempfile.TemporaryDirectory() as folder:
+            with open(os.path.join(folder, "step.json"), "w") as f:
+                json.dump(step, f)
+            tune.report({"episode_reward_mean": config["quality"] * step, "step": step},
+                        checkpoint=tune.Checkpoint.from_directory(folder))
+
+
+def test_hyperband_pauses_and_resumes_function_trainables(ray_session, results_dir):
+    # the same brackets as the class test above, with a function trainable
+    sched = HyperBandScheduler(metric="episode_reward_mean", mode="max", max_t=4, reduction_factor=2)
+    trials = run_experiments({
+        "hb_fn": {
+            "run": step_counter_function,
+            "config": {"quality": tune.grid_search([float(q) for q in range(1, 11)])},
+            "stop": {"training_iteration": 4},
+            "local_dir": results_dir,
+        }
+    }, scheduler=sched, verbose=False)
+    assert all(t.status == TrialStatus.TERMINATED for t in trials)
+    by_quality = {t.config["quality"]: t for t in trials}
+    expected = {1: 4, 2: 4, 3: 4, 4: 2, 5: 2, 6: 4, 7: 1, 8: 1, 9: 3, 10: 4}
+    for q, last in expected.items():
+        history = rows(by_quality[float(q)])
+        # resumed from its own checkpoint: no iteration repeats, the state equals the iteration
+        assert [r["training_iteration"] for r in history] == list(range(1, last + 1)), q
+        assert [r["step"] for r in history] == list(range(1, last + 1)), q
+    assert sched._num_stopped == 5
+    resumed = [t for t in trials if any(e.get("event") == "paused" for e in t.events)
+               and t.last_result["training_iteration"] > 1]
+    assert resumed  # some trials were paused and went on from their checkpoint
+
+

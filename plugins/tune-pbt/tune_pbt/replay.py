@@ -211,8 +211,11 @@ class PopulationBasedTrainingReplay(TrialScheduler):
                       "old_config": trial.config, "new_config": new_config}
             if self._verbose:
                 print(f"PopulationBasedTrainingReplay: {trial} switches config at iteration {iteration}")
-            runner.exploit_trial(trial, runner.save_trial(trial), new_config,
-                                 record=from_jsonable(to_jsonable(record)))
+            checkpoint = runner.save_trial(trial)
+            if checkpoint is None:  # a function trainable that has reported no checkpoint yet
+                self._next -= 1  # switch at its next result
+                return Decision.CONTINUE
+            runner.exploit_trial(trial, checkpoint, new_config, record=from_jsonable(to_jsonable(record)))
         return Decision.CONTINUE
 
     def debug_string(self) -> str:
