@@ -321,3 +321,23 @@ def test_with_resources_sets_what_each_trial_reserves(ray_session, results_dir):
     assert b.resources.cpu == 3 and rows(b)[0]["cpu_seen"] == 3
     with pytest.raises(tune.TuneError, match="Unknown resource type 'tpu'"):
         tune.with_resources(reports_with_context, {"tpu": 1})
+
+
+def test_report_waits_for_the_runner_to_ask_for_the_next_result(tmp_path):
+    """As in Ray Tune 2.x: the function never runs ahead of the results the runner has taken."""
+    from tunecore.trainables.function import wrap_function
+
+    done_after_report = []
+
+    def train(config):
+        for i in range(1, 6):
+            tune.report({"i": i})
+            done_after_report.append(i)
+
+    trainable = wrap_function(train, "sync_train")(config={}, logdir=str(tmp_path))
+    for k in range(1, 6):
+        assert trainable.train()["i"] == k
+        assert done_after_report == list(range(1, k))  # report k returns only at the next fetch
+    results, finished = trainable.train_results()
+    assert results == [] and finished and done_after_report == [1, 2, 3, 4, 5]
+    assert trainable.stop()

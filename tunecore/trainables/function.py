@@ -95,6 +95,7 @@ class FunctionRunner(Trainable):
         self._reported_timesteps: Optional[int] = None
         self._last_report = time.time()
         self._next_index = int(self._trial_info.get("checkpoint_index") or 1)
+        self._go_on = threading.Event()
         #: checkpoints persisted whose result no fetch has handed over yet
         self._undelivered: set[str] = set()
 
@@ -104,7 +105,7 @@ class FunctionRunner(Trainable):
         info = self._trial_info
         context = S.TrainContext(self._trial_id or "", info.get("trial_name") or self._trial_id or "",
                                  self.logdir, info.get("experiment_name") or "", info.get("resources"))
-        session = S.Session(context, self._report, self._resume_from)
+        session = S.Session(context, self._report_and_wait, self._resume_from)
         takes_reporter = type(self)._takes_reporter
 
         def entry() -> None:
@@ -123,6 +124,18 @@ class FunctionRunner(Trainable):
         self._last_report = time.time()
         self._thread = threading.Thread(target=entry, daemon=True, name=f"tunecore-trial-{fn.__name__}")
         self._thread.start()
+
+    def _report_and_wait(self, metrics: dict, checkpoint: Optional[Checkpoint]) -> None:
+        """``tunecore.report``: as in Ray Tune 2.x, the function waits until the runner has taken
+        this result and asks for the next, so it never runs ahead of the scheduler's decisions
+        (a pause, a stop or an exploit applies to the state of the result it was made on)."""
+        self._report(metrics, checkpoint)
+        while not self._go_on.wait(timeout=0.5):
+            if self._reporter._stopped.is_set():
+                raise SystemExit("trial stopped")
+        self._go_on.clear()
+        if self._reporter._stopped.is_set():
+            raise SystemExit("trial stopped")
 
     def _report(self, metrics: dict, checkpoint: Optional[Checkpoint]) -> None:
         """``tunecore.report`` / ``reporter(...)``, on the function's thread."""
@@ -163,6 +176,8 @@ class FunctionRunner(Trainable):
             return [], True
         if self._thread is None:
             self._start_thread()
+        else:
+            self._go_on.set()  # a tunecore.report waiting for this fetch goes on
         assert self._thread is not None
         results: list = []
         finished = joined = False
@@ -302,6 +317,7 @@ class FunctionRunner(Trainable):
 
     def _stop(self) -> None:
         self._reporter._stop()
+        self._go_on.set()  # a tunecore.report waiting for the next fetch sees the stop
         # unblock a reporter waiting on a full queue
         try:
             while True:
