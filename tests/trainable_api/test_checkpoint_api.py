@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tunecore.errors import TuneError
-from tunecore.trainables import checkpoint as ckpt_module
+from tunecore.trainables import folders
 from tunecore.trainables.checkpoint import (
     METADATA_FILE,
     Checkpoint,
@@ -443,7 +443,7 @@ def test_unpack_refuses_hostile_archives(tmp_path, members):
 def test_own_check_refuses_hostile_archives_without_the_data_filter(members):
     with tarfile.open(fileobj=io.BytesIO(tar_of(*members))) as tar:
         with pytest.raises(TuneError, match="Refusing to unpack"):
-            ckpt_module._check_members(tar.getmembers())
+            folders._check_members(tar.getmembers())
 
 
 def test_link_chains_are_checked_in_bounded_time(tmp_path):
@@ -497,8 +497,8 @@ def test_both_extraction_paths_drop_special_mode_bits(tmp_path, use_filter):
     (tmp_path / "out").mkdir()
     with tarfile.open(fileobj=io.BytesIO(buffer.getvalue())) as tar:
         members = tar.getmembers()
-        ckpt_module._check_members(members)
-        ckpt_module._extract(tar, members, str(tmp_path / "out"), use_filter=use_filter)
+        folders._check_members(members)
+        folders._extract(tar, members, str(tmp_path / "out"), use_filter=use_filter)
     st_tool = os.stat(tmp_path / "out" / "tool")
     assert (tmp_path / "out" / "tool").read_bytes() == b"ok"
     assert stat.S_IMODE(st_tool.st_mode) & (stat.S_ISUID | stat.S_ISGID | 0o022) == 0

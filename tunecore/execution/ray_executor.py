@@ -281,7 +281,7 @@ class RayTrialExecutor(ResourceLedger):
     def pack(self, checkpoint: Checkpoint) -> Checkpoint:
         import ray
 
-        from tunecore.trainables.checkpoint import pack_directory
+        from tunecore.trainables.folders import pack_directory
 
         return Checkpoint(Checkpoint.MEMORY, ray.put(pack_directory(checkpoint.value)), checkpoint.iteration)
 

@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from tunecore.errors import TuneError
-from tunecore.trainables.checkpoint import delete_directory
+from tunecore.trainables.folders import delete_directory
 from tunecore.util import as_float, flatten_dict, from_jsonable, to_jsonable
 
 __all__ = [

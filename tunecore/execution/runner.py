@@ -378,7 +378,7 @@ class TrialRunner:
         manager = trial.checkpoint_manager
         if not trial.logdir or manager is None or manager.config.num_to_keep is None:
             return
-        from tunecore.trainables.checkpoint import delete_directory
+        from tunecore.trainables.folders import delete_directory
 
         kept = {c.path for c in manager.checkpoints}
         try:

@@ -119,7 +119,7 @@ class InProcessExecutor(ResourceLedger):
         return Checkpoint(Checkpoint.DISK, worker.save(), iteration)
 
     def pack(self, checkpoint: Checkpoint) -> Checkpoint:
-        from tunecore.trainables.checkpoint import pack_directory
+        from tunecore.trainables.folders import pack_directory
 
         return Checkpoint(Checkpoint.MEMORY, pack_directory(checkpoint.value), checkpoint.iteration)
 

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from typing import Any, Optional
 
-from tunecore.trainables.checkpoint import delete_directory, pack_directory, persist_directory, unpack_directory
+from tunecore.trainables.folders import delete_directory, pack_directory, persist_directory, unpack_directory
 
 _tasks: Optional[tuple[Any, Any, Any]] = None
 

@@ -250,7 +250,7 @@ class Trainable:
             )
         with open(os.path.join(tmp, METADATA_FILE), "w") as f:
             json.dump(meta, f)
-        from tunecore.trainables.checkpoint import _install
+        from tunecore.trainables.folders import _install
 
         _install(tmp, final)
         return final
