@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import os
-import re
 import time
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
@@ -28,6 +27,7 @@ from tunecore.execution.trial import Checkpoint, Trial, TrialStatus
 from tunecore.loggers._fanout import LoggerFanout
 from tunecore.schedulers._base import Decision, TrialScheduler
 from tunecore.searchers._base import SearchAlgorithm
+from tunecore.trainables.checkpoint import checkpoint_number
 
 log = get_logger("tunecore.runner")  # a stable name, whatever the module path
 
@@ -362,9 +362,9 @@ class TrialRunner:
     def _keep_checkpoint(self, trial: Trial, path: str, iteration: int, metrics: Optional[dict]) -> None:
         """``path`` (in the trial's folder) is the trial's latest checkpoint; retention may drop older ones."""
         trial.checkpoint = Checkpoint(Checkpoint.DISK, path, iteration)
-        index = re.search(r"checkpoint_(\d+)$", os.path.basename(path.rstrip(os.sep)))
-        if index:
-            trial.checkpoint_index = max(trial.checkpoint_index, int(index.group(1)))
+        number = checkpoint_number(path)
+        if number is not None:
+            trial.checkpoint_index = max(trial.checkpoint_index, number)
         if trial.checkpoint_manager is None:
             config = CheckpointConfig.from_json(trial.checkpoint_config or {})
             trial.checkpoint_manager = CheckpointManager(config)
@@ -386,9 +386,9 @@ class TrialRunner:
         except OSError:
             return
         for name in names:
-            match = re.fullmatch(r"checkpoint_(\d+)", name)
+            number = checkpoint_number(name)
             path = os.path.join(trial.logdir, name)
-            if match and int(match.group(1)) > trial.checkpoint_index and path not in kept:
+            if number is not None and number > trial.checkpoint_index and path not in kept:
                 try:
                     delete_directory(path)
                 except OSError as exc:

@@ -18,6 +18,7 @@ import json
 import numbers
 import os
 import posixpath
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -303,3 +304,9 @@ def checkpoint_dirname(iteration: int) -> str:
     if not isinstance(iteration, numbers.Integral) or isinstance(iteration, bool) or iteration < 0:
         raise TuneError(f"iteration must be an integer >= 0, but got iteration={iteration!r}")
     return f"checkpoint_{int(iteration):06d}"
+
+
+def checkpoint_number(path: str) -> Optional[int]:
+    """N of a ``checkpoint_N`` folder (its path or its name); None for any other name."""
+    match = re.fullmatch(r"checkpoint_(\d+)", os.path.basename(str(path).rstrip(os.sep)))
+    return int(match.group(1)) if match else None

@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import queue
-import re
 import shutil
 import tempfile
 import threading
@@ -25,13 +24,18 @@ from typing import Any, Callable, Optional
 from tunecore import result as R
 from tunecore.errors import TrialError, TuneError
 from tunecore.trainables import session as S
-from tunecore.trainables.checkpoint import Checkpoint, checkpoint_dirname, pack_directory, unpack_directory
+from tunecore.trainables.checkpoint import (
+    Checkpoint,
+    checkpoint_dirname,
+    checkpoint_number,
+    pack_directory,
+    unpack_directory,
+)
 from tunecore.trainables.storage import remove_scratch
 from tunecore.trainables.trainable import METADATA_FILE, Trainable
 
 __all__ = ["FunctionRunner", "StatusReporter", "is_function_trainable", "takes_reporter", "wrap_function"]
 
-_DIRNAME = re.compile(r"checkpoint_(\d+)$")
 
 
 class StatusReporter:
@@ -281,8 +285,7 @@ class FunctionRunner(Trainable):
             with open(os.path.join(local, METADATA_FILE), encoding="utf-8") as f:
                 meta = json.load(f)
         except (OSError, ValueError):
-            match = _DIRNAME.search(os.path.basename(local.rstrip(os.sep)))
-            meta = {"iteration": int(match.group(1)) if match else 0}
+            meta = {"iteration": checkpoint_number(local) or 0}
         if meta.get("scratch"):
             return
         self._resume_from = Checkpoint(local)
