@@ -85,10 +85,14 @@ def assert_complete(trial_record: dict, iters: int) -> list:
     return rows
 
 
-def test_driver_killed_mid_run_then_resumed(ray_session, tmp_path):
+@pytest.mark.parametrize("api", ["run_experiments", "tuner"])
+def test_driver_killed_mid_run_then_resumed(ray_session, tmp_path, api):
+    """SIGKILL of the driver, then a resume (``run_experiments(resume=True)``, or ``Tuner.restore``):
+    no finished trial rerun, no trial folder duplicated, the others continue from their checkpoints."""
     local_dir = str(tmp_path)
     exp_dir = os.path.join(local_dir, "fault")
-    cmd = [sys.executable, os.path.join(SCRIPTS, "run_driver.py"), local_dir, gcs_address(ray_session)]
+    cmd = [sys.executable, os.path.join(SCRIPTS, "run_driver.py"), local_dir, gcs_address(ray_session),
+           "--api", api]
     driver = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         def some_finished_others_midway():
@@ -127,7 +131,8 @@ def test_driver_killed_mid_run_then_resumed(ray_session, tmp_path):
     assert {tid: t["logdir"] for tid, t in by_id.items()} == {t["trial_id"]: t["logdir"] for t in before["trials"]}
     assert all(t["status"] == "TERMINATED" for t in by_id.values())
     assert sorted(os.listdir(exp_dir)) == sorted([os.path.basename(t["logdir"]) for t in by_id.values()]
-                                                 + ["experiment_state.json"])
+                                                 + ["experiment_state.json"]
+                                                 + (["tuner.pkl"] if api == "tuner" else []))
     for tid, snap in untouched.items():  # finished trials were never rerun
         assert snapshot(by_id[tid]["logdir"]) == snap
     for tid, t in by_id.items():

@@ -78,6 +78,19 @@ def tunecore_register_syncers(register: Register) -> None:
 
 
 @hookspec(historic=True)
+def tunecore_register_callbacks(register: Register) -> None:
+    """Register experiment callbacks (:class:`tunecore.Callback`).
+
+    Runs when the plugin is loaded. ``register(name, factory)``: ``factory()`` returns a
+    ``Callback``. Runs name them (``RunConfig(callbacks=["name"])``, the spec key
+    ``callbacks``); a factory whose ``default_enabled`` attribute is true is added to every
+    run. Its hooks are called on the driver, in the order documented in
+    :mod:`tunecore.callback`; one that raises is reported once and skipped. The return
+    value is ignored.
+    """
+
+
+@hookspec(historic=True)
 def tunecore_register_commands(cli: Any) -> None:
     """Add sub-commands to the ``tune`` command line.
 

@@ -16,8 +16,9 @@ from tunecore.errors import PluginError, TuneError
 log = get_logger(__name__)
 
 ENTRY_POINT_GROUP = "tunecore.plugins"
-KINDS = ("schedulers", "searchers", "loggers", "syncers")
-_SINGULAR = {"schedulers": "scheduler", "searchers": "searcher", "loggers": "logger", "syncers": "syncer"}
+KINDS = ("schedulers", "searchers", "loggers", "syncers", "callbacks")
+_SINGULAR = {"schedulers": "scheduler", "searchers": "searcher", "loggers": "logger", "syncers": "syncer",
+             "callbacks": "callback"}
 
 #: First-party names and the distribution that provides them, for "pip install" hints.
 FIRST_PARTY = {
@@ -163,6 +164,10 @@ class PluginManager:
     @property
     def syncers(self) -> Registry:
         return self.registries["syncers"]
+
+    @property
+    def callbacks(self) -> Registry:
+        return self.registries["callbacks"]
 
     def _registrar(self, kind: str) -> Callable[[str, Any], None]:
         def register(name: str, factory: Any) -> None:

@@ -23,6 +23,9 @@ TIMESTEPS_SINCE_RESTORE = "timesteps_since_restore"
 ITERATIONS_SINCE_RESTORE = "iterations_since_restore"
 #: In a result a function trainable reported with a checkpoint: the checkpoint's folder in the trial's.
 CHECKPOINT_DIR_NAME = "checkpoint_dir_name"
+#: Set to True in a result (by a class trainable's ``step`` or by a callback's ``on_trial_result``)
+#: to have the runner checkpoint the trial now.
+SHOULD_CHECKPOINT = "should_checkpoint"
 
 #: Keys the trainable fills in itself; never treated as user metrics.
 AUTO_RESULT_KEYS = (
@@ -42,6 +45,7 @@ AUTO_RESULT_KEYS = (
     TIMESTEPS_SINCE_RESTORE,
     ITERATIONS_SINCE_RESTORE,
     CHECKPOINT_DIR_NAME,
+    SHOULD_CHECKPOINT,
 )
 
 DEFAULT_RESULTS_DIR = os.path.expanduser(settings.raw("TUNECORE_RESULTS_DIR") or "~/ray_results")

@@ -25,8 +25,9 @@ SETTINGS: tuple[Setting, ...] = (
             "before the trial fails with that message"),
     Setting("TUNECORE_STALL_TIMEOUT", "60", "seconds with trials PENDING but nothing able to run before "
             "the run stops with an explanation"),
-    Setting("TUNECORE_WALLTIME_LIMIT", "inf", "end the run once the trials' reported time adds up to this "
-            "many seconds (TRIALRUNNER_WALLTIME_LIMIT is the old name, still read)"),
+    Setting("TUNECORE_WALLTIME_LIMIT", "inf", "the default time_budget_s: end the run after this many seconds "
+            "of wall-clock time, unfinished trials stopped (TRIALRUNNER_WALLTIME_LIMIT is the old name, still "
+            "read)"),
     Setting("TUNECORE_STRICT_PLUGINS", "", "1: a broken plugin is an error instead of a warning"),
     Setting("TUNECORE_LOAD_PLUGINS", None, "comma-separated plugin distributions to load (default: all)"),
     Setting("TUNECORE_DISABLE_PLUGINS", None, "comma-separated plugin distributions never to load"),

@@ -17,11 +17,15 @@ __all__ = ["SCHEMA_DIALECT", "field_schema", "spec_file_schema"]
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
-def _args(names: list, required: int, item: dict) -> dict:
-    """A domain's arguments: positionally (a list) or by name (an object)."""
+def _args(names: list, required: int, item: Any) -> dict:
+    """A domain's arguments: positionally (a list) or by name (an object).
+
+    ``item`` is the schema of every argument, or a list of one schema per argument.
+    """
+    items = list(item) if isinstance(item, list) else [item] * len(names)
     return {"anyOf": [
-        {"type": "array", "prefixItems": [item] * len(names), "minItems": required, "maxItems": len(names)},
-        {"type": "object", "properties": {n: item for n in names}, "required": names[:required],
+        {"type": "array", "prefixItems": items, "minItems": required, "maxItems": len(names)},
+        {"type": "object", "properties": dict(zip(names, items)), "required": names[:required],
          "additionalProperties": False},
     ]}
 
@@ -50,10 +54,19 @@ def _defs() -> dict:
         "loguniform": (_args(["low", "high", "base"], 2, number),
                        "A float between low and high whose logarithm is uniform (0 < low < high)."),
         "quniform": (_args(["low", "high", "q"], 3, number), "A uniform float rounded to a multiple of q."),
+        "qloguniform": (_args(["low", "high", "q", "base"], 3, number),
+                        "A log-uniform float rounded to a multiple of q, high included (0 < low < high)."),
         "randint": (_args(["low", "high"], 2, integer), "An int in [low, high) (high excluded)."),
+        "qrandint": (_args(["low", "high", "q"], 2, integer),
+                     "An int multiple of q (default 1) in [low, high]: high is included."),
+        "lograndint": (_args(["low", "high", "base"], 2, [integer, integer, number]),
+                       "An int in [low, high) whose logarithm is uniform (0 < low < high)."),
+        "qlograndint": (_args(["low", "high", "q", "base"], 3, [integer, integer, integer, number]),
+                        "A log-uniform int rounded to a multiple of q, high included (0 < low < high)."),
         "choice": ({"type": "array", "minItems": 1}, "One of the listed values."),
         "randn": ({"anyOf": [{"type": "null"}, number, _args(["mean", "sd"], 0, number)]},
                   "A normally distributed float: [mean, sd] (default [0, 1])."),
+        "qrandn": (_args(["mean", "sd", "q"], 3, number), "A normally distributed float rounded to a multiple of q."),
         "sample_from": ({"type": "string"},
                         "A Python expression computed per trial; it may read spec.config.<key>."),
     }

@@ -16,7 +16,10 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
                     address: Optional[str] = None, metric: Optional[str] = None,
                     mode: Optional[str] = None, reuse_actors: bool = True,
                     num_cpus: Optional[int] = None, num_gpus: Optional[int] = None,
-                    printer: Any = None) -> list[Trial]:
+                    printer: Any = None, callbacks: Optional[list] = None,
+                    max_concurrent_trials: Optional[int] = None, time_budget_s: Any = None,
+                    fail_fast: Union[bool, str] = False, trial_name_creator: Any = None,
+                    trial_dirname_creator: Any = None) -> list[Trial]:
     """Run experiments and return every trial, in creation order.
 
     Args:
@@ -40,13 +43,24 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
         printer: what prints the status table and results, an object with the methods of
             ``tunecore.execution.status.ProgressPrinter`` (default: one at ``verbose``). Whatever it
             raises is reported once and skipped; the trials go on.
+        callbacks: :class:`tunecore.Callback` instances (or names plugins registered).
+        max_concurrent_trials: at most this many trials run at once (None: as many as fit).
+        time_budget_s: end the run after this many seconds of wall-clock time (a number or
+            a ``datetime.timedelta``): unfinished trials are stopped. Default: the
+            ``TUNECORE_WALLTIME_LIMIT`` setting (none).
+        fail_fast: True ends the run (other trials stopped) once a trial fails for good;
+            ``"raise"`` also raises the failure from this call.
+        trial_name_creator, trial_dirname_creator: ``f(trial) -> str``: the name shown for a
+            trial, and its folder's name (default ``<name>_<trial id>``).
     """
     return ExperimentRun(
         experiments, search_alg=search_alg, scheduler=scheduler, with_server=with_server,
         server_port=server_port, server_host=server_host, verbose=verbose, queue_trials=queue_trials,
         trial_executor=trial_executor, resume=resume, raise_on_failed_trial=raise_on_failed_trial,
         address=address, metric=metric, mode=mode, reuse_actors=reuse_actors, num_cpus=num_cpus,
-        num_gpus=num_gpus, printer=printer).run()
+        num_gpus=num_gpus, printer=printer, callbacks=callbacks, max_concurrent_trials=max_concurrent_trials,
+        time_budget_s=time_budget_s, fail_fast=fail_fast, trial_name_creator=trial_name_creator,
+        trial_dirname_creator=trial_dirname_creator).run()
 
 
 def run(run_or_experiment: Any, name: Optional[str] = None, *, stop: Any = None, config: Optional[dict] = None,

@@ -12,7 +12,10 @@ When a trial ends the runner appends one record to ``trial.events`` and to the t
 - ``returned``: the trainable ended by itself (a function returned, or a result said ``done``);
 - ``scheduler``: the scheduler stopped it (``scheduler``: its class name);
 - ``user``: stopped by a user or a client (``TrialRunner.stop_trial``: the HTTP API, the dashboard);
-- ``error``: it failed for good (``error``: the first line of the error, ``failures``).
+- ``error``: it failed for good (``error``: the first line of the error, ``failures``);
+- ``experiment``: the experiment ended while the trial had not (``reason``: ``stopper`` when a
+  stopper's ``stop_all()`` said so, ``time_budget_s`` when the run's time budget ran out,
+  ``fail_fast`` when another trial failed and ``fail_fast`` was set).
 
 A scheduler's pause (``{"event": "paused", "by": "scheduler"}``) and a PBT exploit are
 decisions, not ends; they are recorded as well. :func:`trial_ending` turns a trial's status
@@ -37,7 +40,10 @@ EVENTS_FILE = "events.jsonl"
 #: The ``event`` of the record written when a trial ends.
 ENDED = "ended"
 #: The recorded ways a trial ends.
-HOWS = ("stop_criterion", "returned", "scheduler", "user", "error")
+HOWS = ("stop_criterion", "returned", "scheduler", "user", "error", "experiment")
+#: Why the experiment ended early, for ``how == "experiment"``.
+EXPERIMENT_REASONS = {"stopper": "a stopper ended the experiment", "time_budget_s": "the time budget ran out",
+                      "fail_fast": "fail_fast: another trial failed"}
 #: Longest error line kept in a record.
 MAX_ERROR = 300
 
@@ -181,6 +187,8 @@ def ending_label(ending: Optional[dict], exploits: int = 0) -> str:
             text = f"stopped by {ending.get('scheduler') or 'the scheduler'}{at}"
         elif how == "user":
             text = f"stopped by user{at}"
+        elif how == "experiment":
+            text = f"stopped{at}: {EXPERIMENT_REASONS.get(str(ending.get('reason')), 'the experiment ended')}"
         elif how == "error":
             error = str(ending.get("error") or "")
             text = f"error{at}" + (f": {error[:57] + '...' if len(error) > 60 else error}" if error else "")

@@ -36,9 +36,14 @@ FINAL_SYNC_BUDGET = 120.0
 
 def resolve_components(pm: Any, scheduler: Any, search_alg: Any, metric: Optional[str],
                        mode: Optional[str]) -> tuple[Any, Any]:
-    """The scheduler and search algorithm (instances, names or ``{"name": ...}``), told the objective."""
+    """The scheduler and search algorithm (instances, names or ``{"name": ...}``), told the objective.
+
+    A :class:`tunecore.search.Searcher` (built or given) is driven through a ``SearchGenerator``.
+    """
+    from tunecore.search.searcher import as_search_algorithm
+
     scheduler = pm.schedulers.create(scheduler if scheduler is not None else "fifo")
-    search_alg = pm.searchers.create(search_alg if search_alg is not None else "variant_generator")
+    search_alg = as_search_algorithm(pm.searchers.create(search_alg if search_alg is not None else "variant_generator"))
     if metric or mode:
         scheduler.set_search_properties(metric, mode)
         search_alg.set_search_properties(metric, mode)
@@ -102,9 +107,13 @@ class ExperimentRun:
     def __init__(self, experiments: Any, *, search_alg: Any = None, scheduler: Any = None,
                  with_server: bool = False, server_port: int = 4321, server_host: str = "127.0.0.1",
                  verbose: Any = True, queue_trials: bool = False, trial_executor: Any = None,
-                 resume: bool = False, raise_on_failed_trial: bool = True, address: Optional[str] = None,
+                 resume: Any = False, raise_on_failed_trial: bool = True, address: Optional[str] = None,
                  metric: Optional[str] = None, mode: Optional[str] = None, reuse_actors: bool = True,
-                 num_cpus: Optional[int] = None, num_gpus: Optional[int] = None, printer: Any = None) -> None:
+                 num_cpus: Optional[int] = None, num_gpus: Optional[int] = None, printer: Any = None,
+                 callbacks: Optional[Sequence[Any]] = None, max_concurrent_trials: Optional[int] = None,
+                 time_budget_s: Any = None, fail_fast: Any = False, trial_name_creator: Any = None,
+                 trial_dirname_creator: Any = None) -> None:
+        from tunecore.callback import resolve_callbacks
         from tunecore.execution.status import ProgressPrinter
         from tunecore.plugins import get_plugin_manager
 
@@ -113,6 +122,10 @@ class ExperimentRun:
         self.experiments = convert_to_experiment_list(experiments)
         self.scheduler, self.search_alg = resolve_components(self.plugins, scheduler, search_alg, metric, mode)
         validate_run(self.experiments, self.scheduler, self.plugins)
+        self.options = run_options(max_concurrent_trials, time_budget_s, fail_fast, trial_name_creator,
+                                   trial_dirname_creator)
+        limit_search(self.search_alg, self.options["max_concurrent_trials"])
+        self.callbacks = resolve_callbacks(callbacks, self.plugins)
         self.metric, self.mode = metric, mode
         self.resume = resume
         self.raise_on_failed_trial = raise_on_failed_trial
@@ -138,6 +151,10 @@ class ExperimentRun:
 
     def _run(self) -> list[Trial]:
         states = self.state.load(self.experiments) if self.resume else {}
+        if states and isinstance(self.resume, dict):  # Tuner.restore's choices
+            from tunecore.execution.state import apply_resume_policy
+
+            apply_resume_policy(states, **self.resume)
         finished = ExperimentState.finished_trials(self.experiments, states) if states else None
         if finished is not None:
             self.printer.summary(f"tunecore: the experiment in {', '.join(e.dir for e in self.experiments)} has "
@@ -149,6 +166,7 @@ class ExperimentRun:
         if self.experiments:
             self.search_alg.add_configurations(self.experiments)  # a restored searcher skips what it made
         with self._sigint(runner), self._services(runner):  # cleanup first, then the old handler back
+            self._setup_callbacks(runner)
             runner.trial_executor.refresh_cluster(force=True)
             runner.print_table(force=True, full=True)
             while not runner.is_finished():
@@ -181,9 +199,20 @@ class ExperimentRun:
                 dirs.append(exp.dir)
         self.runner = TrialRunner(self.search_alg, self.scheduler, executor, self.plugins,
                                   verbose=self.verbosity, metric=self.metric, mode=self.mode,
-                                  printer=self.printer,
-                                  state=self.state, experiment_dirs=dirs)
+                                  printer=self.printer, state=self.state, experiment_dirs=dirs,
+                                  callbacks=self.callbacks, **self.options)
         return self.runner
+
+    def _setup_callbacks(self, runner: TrialRunner) -> None:
+        if not runner.callbacks:
+            return
+        stops = [exp.spec.get("stop") for exp in self.experiments]
+        per_variant = [exp.spec.get("num_samples", 1) for exp in self.experiments]
+        counts = [count_trials(exp) for exp in self.experiments]
+        total = None if None in counts else sum(c or 0 for c in counts)
+        runner.callbacks.call("setup", stop=stops[0] if len(stops) == 1 else stops,
+                              num_samples=per_variant[0] if len(per_variant) == 1 else per_variant,
+                              total_num_samples=total)
 
     # -- what runs beside the loop ------------------------------------------------------------
     @contextlib.contextmanager
@@ -210,6 +239,8 @@ class ExperimentRun:
             self._cleanup(runner, server)
 
     def _cleanup(self, runner: TrialRunner, server: Any) -> None:
+        if runner.callbacks.wants("on_experiment_end"):
+            runner.callbacks.call("on_experiment_end", trials=runner.get_trials())
         try:
             runner.save_state()
         except Exception as exc:  # pragma: no cover - disk full etc.
@@ -246,6 +277,56 @@ class ExperimentRun:
         finally:
             if old is not None:  # after the cleanup: a Ctrl-C during it still prints the hint
                 signal.signal(signal.SIGINT, old)
+
+
+def count_trials(experiment: Experiment) -> Optional[int]:
+    """Trials the experiment's grid makes (grid points x ``num_samples``); None when a grid is computed."""
+    from tunecore.search.variants import unresolved_values
+
+    points = 1
+    for value in unresolved_values(experiment.spec).values():
+        if isinstance(value, dict) and isinstance(value.get("grid_search"), list):
+            points *= len(value["grid_search"])
+    return points * int(experiment.spec.get("num_samples", 1))
+
+
+def run_options(max_concurrent_trials: Any, time_budget_s: Any, fail_fast: Any, trial_name_creator: Any,
+                trial_dirname_creator: Any) -> dict[str, Any]:
+    """The runner's options of Ray Tune 2.x's ``TuneConfig``/``FailureConfig``, checked."""
+    import datetime
+
+    from tunecore.util import is_number
+
+    if max_concurrent_trials is not None and (isinstance(max_concurrent_trials, bool) or not isinstance(
+            max_concurrent_trials, int) or max_concurrent_trials < 0):
+        raise TuneError(f"max_concurrent_trials must be None or an int >= 1 (0 or None: no limit), but got "
+                        f"max_concurrent_trials={max_concurrent_trials!r}")
+    if isinstance(time_budget_s, datetime.timedelta):
+        time_budget_s = time_budget_s.total_seconds()
+    if time_budget_s is not None and (not is_number(time_budget_s) or not float(time_budget_s) > 0):
+        raise TuneError(f"time_budget_s must be None or a number of seconds > 0 (or a datetime.timedelta), but got "
+                        f"time_budget_s={time_budget_s!r}")
+    if fail_fast not in (True, False, "raise") or fail_fast in (1, 0) and not isinstance(fail_fast, bool):
+        raise TuneError(f"fail_fast must be True, False or 'raise', but got fail_fast={fail_fast!r}")
+    for name, creator in (("trial_name_creator", trial_name_creator),
+                          ("trial_dirname_creator", trial_dirname_creator)):
+        if creator is not None and not callable(creator):
+            raise TuneError(f"{name} must be a function trial -> str, but got {name}={creator!r}")
+    return {"max_concurrent_trials": max_concurrent_trials or None,
+            "time_budget_s": None if time_budget_s is None else float(time_budget_s),
+            "fail_fast": fail_fast, "trial_name_creator": trial_name_creator,
+            "trial_dirname_creator": trial_dirname_creator}
+
+
+def limit_search(search_alg: Any, max_concurrent_trials: Optional[int]) -> None:
+    """A searcher that suggests one trial at a time keeps at most ``max_concurrent_trials`` live
+    (as Ray Tune wraps it in a ConcurrencyLimiter), so it learns from what finished."""
+    from tunecore.searchers.suggestion import SuggestionAlgorithm
+
+    if max_concurrent_trials and isinstance(search_alg, SuggestionAlgorithm):
+        current = search_alg.max_concurrent
+        if current is None or current > max_concurrent_trials:
+            search_alg.max_concurrent = max_concurrent_trials
 
 
 def _say(text: str) -> None:

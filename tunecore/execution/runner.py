@@ -7,7 +7,7 @@ import concurrent.futures
 import os
 import time
 from collections.abc import Sequence
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from tunecore import result as R
 from tunecore import settings
@@ -22,7 +22,7 @@ from tunecore.execution.inbox import Inbox
 from tunecore.execution.retention import CheckpointConfig, CheckpointManager
 from tunecore.execution.stall import StallWatch
 from tunecore.execution.state import ExperimentState
-from tunecore.execution.status import ProgressPrinter, status_table, summary_text
+from tunecore.execution.status import ProgressPrinter, StatusView, summary_text
 from tunecore.execution.trial import Checkpoint, Trial, TrialStatus
 from tunecore.loggers._fanout import LoggerFanout
 from tunecore.schedulers._base import Decision, TrialScheduler
@@ -47,7 +47,12 @@ class TrialRunner:
                  trial_executor: Optional[TrialExecutor] = None, plugin_manager: Any = None,
                  verbose: int = 2, metric: Optional[str] = None, mode: Optional[str] = None,
                  printer: Optional[ProgressPrinter] = None, state: Optional[ExperimentState] = None,
-                 experiment_dirs: Sequence[str] = (), sync_managers: Sequence[Any] = ()) -> None:
+                 experiment_dirs: Sequence[str] = (), sync_managers: Sequence[Any] = (),
+                 callbacks: Sequence[Any] = (), max_concurrent_trials: Optional[int] = None,
+                 time_budget_s: Optional[float] = None, fail_fast: Union[bool, str] = False,
+                 trial_name_creator: Optional[Callable[[Trial], str]] = None,
+                 trial_dirname_creator: Optional[Callable[[Trial], str]] = None) -> None:
+        from tunecore.callback import CallbackList
         from tunecore.plugins import get_plugin_manager
 
         self.search_alg = search_alg
@@ -65,6 +70,21 @@ class TrialRunner:
         #: display and recording components (printer, loggers, syncers) are called through it
         self.guard = ComponentGuard()
         self.loggers = LoggerFanout(self.plugins.loggers, self.guard)
+        #: the run's callbacks (tunecore.callback documents when each hook is called)
+        self.callbacks = callbacks if isinstance(callbacks, CallbackList) else CallbackList(callbacks, self.guard)
+        self.iteration = 0  # turns of the loop, as the callbacks see them
+        self.max_concurrent_trials = max_concurrent_trials or None
+        self.fail_fast = fail_fast
+        #: why the experiment ends before its trials do ("stopper", "time_budget_s", "fail_fast")
+        self.ending: Optional[str] = None
+        self._raise: Optional[BaseException] = None
+        if time_budget_s is None:
+            time_budget_s = settings.number("TUNECORE_WALLTIME_LIMIT")
+        self.time_budget_s = time_budget_s
+        self._deadline = time.monotonic() + time_budget_s if time_budget_s and time_budget_s != float("inf") \
+            else None
+        self._stoppers: list[Any] = []  # the distinct Stopper objects of the trials' criteria
+        self._namers = (trial_name_creator, trial_dirname_creator)
         self._ctx = RunnerContext(self)
         self._requests: collections.deque = collections.deque()
         self._epochs: dict[str, int] = {}  # bumped whenever a trial's run changes (see _new_epoch)
@@ -72,8 +92,6 @@ class TrialRunner:
         self._pinned: dict[str, str] = {}  # the checkpoint each paused function trial resumes from
         self._run_rows: dict[str, int] = {}  # results of each trial's current run (since start or exploit)
         self._inbox = Inbox()
-        self._total_time = 0.0
-        self._walltime_limit = settings.number("TUNECORE_WALLTIME_LIMIT")
         self._state_dirty = True
         self._state_written = 0.0
         self._stop_requested = False
@@ -84,6 +102,7 @@ class TrialRunner:
         #: uploads of the experiment folders, nudged when a trial ends (owned by the run's owner)
         self.sync_managers: list[Any] = list(sync_managers)
         self._stall = StallWatch(settings.number("TUNECORE_STALL_TIMEOUT"))
+        self._warned_forced = False
 
     @property
     def stall_timeout(self) -> float:
@@ -108,6 +127,7 @@ class TrialRunner:
         """Queue a trial (PENDING, or as restored from experiment state)."""
         if trial.trial_id in self._by_id:
             raise TuneError(f"Trial id {trial.trial_id} is already in the experiment")
+        self._watch_stopper(trial.stopping_criterion)
         self.scheduler.on_trial_add(self._ctx, trial)
         self._trials.append(trial)
         self._by_id[trial.trial_id] = trial
@@ -142,19 +162,62 @@ class TrialRunner:
         """Ask the experiment to wind down: no new trials, running ones stopped."""
         self._stop_requested = True
 
+    def end_experiment(self, reason: str) -> None:
+        """End the experiment at the next step: every unfinished trial is stopped (TERMINATED,
+        its end recorded as ``{"how": "experiment", "reason": reason}``) and no new one starts."""
+        if self.ending is None:
+            log.info("ending the experiment: %s", reason)
+            self.ending = reason
+
     def is_finished(self) -> bool:
-        if self._total_time > self._walltime_limit:
-            return True
         if self._stop_requested:
             return not self.trial_executor.get_running_trials()
+        if self.ending is not None:
+            return all(t.is_finished() for t in self._trials)
         return all(t.is_finished() for t in self._trials) and self.search_alg.is_finished()
+
+    def _watch_stopper(self, criterion: Any) -> None:
+        if isinstance(criterion, dict) or not callable(criterion):
+            return
+        from tunecore.stopper import Stopper
+
+        if isinstance(criterion, Stopper) and not any(criterion is s for s in self._stoppers):
+            self._stoppers.append(criterion)
+
+    def _check_stop_all(self) -> None:
+        for stopper in self._stoppers:
+            if stopper.stop_all():
+                self.end_experiment("stopper")
+                return
 
     # -- the loop ----------------------------------------------------------------------
     def step(self) -> None:
-        """One turn of the loop: new trials, launches, a batch of results, requests."""
+        """One turn of the loop: new trials, launches, a batch of results, requests.
+
+        Raises:
+            TrialError: a trial failed for good and ``fail_fast="raise"``.
+        """
+        self.iteration += 1
+        if self.callbacks.wants("on_step_begin"):
+            self.callbacks.call("on_step_begin", iteration=self.iteration, trials=self._trials)
+        self._step()
+        if self._stoppers and self.ending is None:  # a TimeoutStopper ends a run where nothing reports
+            self._check_stop_all()
+        if self.callbacks.wants("on_step_end"):
+            self.callbacks.call("on_step_end", iteration=self.iteration, trials=self._trials)
+        if self._raise is not None:
+            error, self._raise = self._raise, None
+            raise error
+
+    def _step(self) -> None:
         self._drain_submitted()
         if self._stop_requested:
             self._wind_down()
+            return
+        if self._deadline is not None and self.ending is None and time.monotonic() >= self._deadline:
+            self.end_experiment("time_budget_s")
+        if self.ending is not None:
+            self._end_trials()
             return
         self._update_from_search()
         self.trial_executor.refresh_cluster()
@@ -166,7 +229,10 @@ class TrialRunner:
             self._drain_submitted(timeout=0.05)
         else:
             self._stall.progress()
-            batch = self.trial_executor.wait(timeout=0.2 if not launched else 0.0)
+            timeout = 0.2 if not launched else 0.0
+            if self._deadline is not None:
+                timeout = max(0.0, min(timeout, self._deadline - time.monotonic()))
+            batch = self.trial_executor.wait(timeout=timeout)
             epochs = {trial.trial_id: self._epochs.get(trial.trial_id, 0) for trial, _, _ in batch}
             for trial, payload, error in batch:
                 if self._epochs.get(trial.trial_id, 0) != epochs[trial.trial_id]:
@@ -188,12 +254,28 @@ class TrialRunner:
     def _update_from_search(self) -> None:
         trials = [] if self.search_alg.is_finished() else self.search_alg.next_trials()
         for trial in trials:
+            self._name(trial)
             self._check_fits(trial)
         for trial in trials:
             self.add_trial(trial)
         if self._stall.check_search(bool(trials), all(t.is_finished() for t in self._trials),
                                     self.search_alg.is_finished()):
             time.sleep(0.05)
+
+    def _name(self, trial: Trial) -> None:
+        """Apply ``trial_name_creator``/``trial_dirname_creator`` to a new trial."""
+        for attr, creator in zip(("custom_name", "custom_dirname"), self._namers):
+            if creator is None:
+                continue
+            what = "trial_name_creator" if attr == "custom_name" else "trial_dirname_creator"
+            try:
+                name = creator(trial)
+            except Exception as exc:
+                raise TuneError(f"{what} raised on trial {trial.trial_id}: {type(exc).__name__}: {exc}") from exc
+            if not isinstance(name, str) or not name.strip():
+                raise TuneError(f"{what} must return a non-empty str, but returned {name!r} for trial "
+                                f"{trial.trial_id}")
+            setattr(trial, attr, name)
 
     def _check_fits(self, trial: Trial) -> None:
         """Refuse, before it starts, a trial the cluster can never hold."""
@@ -204,9 +286,19 @@ class TrialRunner:
         self.trial_executor.refuse_unplaceable(trial)
         self._checked_resources.add(key)
 
+    def _end_trials(self) -> None:
+        """The experiment ended early (:meth:`end_experiment`): stop every trial still unfinished."""
+        for trial in self._trials:
+            if not trial.is_finished():
+                self.stop_trial(trial, by="experiment", reason=self.ending)
+
     def _launch_trials(self) -> int:
         launched = 0
+        limit = self.max_concurrent_trials
+        running = len(self.trial_executor.get_running_trials()) if limit else 0
         for _ in range(len(self._trials)):
+            if limit and running >= limit:
+                break
             trial = self.scheduler.choose_trial_to_run(self._ctx)
             if trial is None:
                 break
@@ -214,6 +306,7 @@ class TrialRunner:
                 break  # a misbehaving scheduler must not spin the loop
             self._start(trial)
             launched += 1
+            running += 1
         return launched
 
     # -- starting and stopping ---------------------------------------------------------
@@ -248,6 +341,11 @@ class TrialRunner:
         for attempt in (1, 2):
             try:
                 self.trial_executor.start_trial(trial, checkpoint)
+                self.callbacks.call("on_trial_start", iteration=self.iteration, trials=self._trials,
+                                    trial=trial)
+                if checkpoint is not None:
+                    self.callbacks.call("on_trial_restore", iteration=self.iteration, trials=self._trials,
+                                        trial=trial)
                 return
             except TrialError as exc:
                 if attempt == 2:
@@ -270,6 +368,24 @@ class TrialRunner:
         trial.location = None
         self.loggers.close(trial)
         self._state_dirty = True
+        self._trial_ended(trial)
+
+    def _trial_ended(self, trial: Trial) -> None:
+        """Tell the callbacks ``trial`` ended; ``fail_fast`` ends the experiment on an error."""
+        if trial.status == TrialStatus.ERROR:
+            self.callbacks.call("on_trial_error", iteration=self.iteration, trials=self._trials, trial=trial)
+            if self.fail_fast == "raise" and self._raise is None:
+                from tunecore.execution.endings import error_headline
+
+                self._raise = TrialError(f"Trial {trial} failed and fail_fast='raise' ends the run: "
+                                         f"{error_headline(trial.error_msg) or 'see its error.txt'}\n"
+                                         f"{trial.error_msg or ''}".rstrip())
+                self.end_experiment("fail_fast")
+            elif self.fail_fast:
+                self.end_experiment("fail_fast")
+        else:
+            self.callbacks.call("on_trial_complete", iteration=self.iteration, trials=self._trials,
+                                trial=trial)
 
     # -- results ----------------------------------------------------------------------
     def _on_results(self, trial: Trial, results: list[dict], finished: bool) -> None:
@@ -279,9 +395,10 @@ class TrialRunner:
         natural_end = False
         how = "scheduler"  # how the trial ends, if it does (tunecore.execution.endings)
         processed: list[dict] = []
+        force_checkpoint = False
+        callbacks = self.callbacks.wants("on_trial_result")
         try:
             for result in results:
-                self._total_time += result.get(R.TIME_THIS_ITER_S) or 0.0
                 trial.results_seen += 1
                 if result.get(R.CHECKPOINT_DIR_NAME) and trial.logdir:  # reported with a checkpoint
                     self._keep_checkpoint(trial, os.path.join(trial.logdir, result[R.CHECKPOINT_DIR_NAME]),
@@ -300,10 +417,17 @@ class TrialRunner:
                     if decision == Decision.STOP:
                         result[R.DONE] = True
                         self.search_alg.on_trial_complete(trial.trial_id, early_terminated=True)
+                if callbacks:
+                    self.callbacks.call("on_trial_result", iteration=self.iteration, trials=self._trials,
+                                        trial=trial, result=result)
+                if R.SHOULD_CHECKPOINT in result:  # asked by the trainable or a callback; not a metric
+                    force_checkpoint = bool(result.pop(R.SHOULD_CHECKPOINT)) or force_checkpoint
                 trial.last_result = result
                 processed.append(result)
                 self._run_rows[trial.trial_id] = self._run_rows.get(trial.trial_id, 0) + 1
                 self.guard.call("the status printer", trial, result, self.printer.result, trial, result)
+                if self._stoppers:
+                    self._check_stop_all()
                 if natural_end or decision != Decision.CONTINUE or self._exploit_queued(trial):
                     break  # the rest of the batch came from a run that ends or is replaced here
         except Exception as exc:
@@ -334,30 +458,38 @@ class TrialRunner:
             return
         try:
             if decision == Decision.CONTINUE:
-                if trial.last_result is not None and trial.should_checkpoint(trial.last_result):
-                    self._checkpoint(trial)
+                if trial.last_result is not None and (force_checkpoint or trial.should_checkpoint(trial.last_result)):
+                    self._checkpoint(trial, forced=force_checkpoint)
                 self.trial_executor.continue_training(trial)
             elif decision == Decision.PAUSE:
                 self._pause(trial)
             else:
-                if trial.last_result is not None and trial.should_checkpoint(trial.last_result):
-                    self._checkpoint(trial)
+                if trial.last_result is not None and (force_checkpoint or trial.should_checkpoint(trial.last_result)):
+                    self._checkpoint(trial, forced=force_checkpoint)
                 self._record_end(trial, how)
                 self._finish(trial, TrialStatus.TERMINATED)
                 self._trigger_sync()
         except Exception as exc:
             self._on_failure(trial, exc)
 
-    def _checkpoint(self, trial: Trial) -> None:
-        """Checkpoint a class trainable now (``checkpoint_freq``, ``checkpoint_at_end``)."""
+    def _checkpoint(self, trial: Trial, forced: bool = False) -> None:
+        """Checkpoint a class trainable now (``checkpoint_freq``, ``checkpoint_at_end``, a result's
+        ``should_checkpoint``)."""
         if self._is_function(trial):  # it checkpoints itself, when it reports
             if trial.checkpoint is None and (trial.last_result or {}).get(R.DONE) and trial.checkpoint_at_end:
                 log.warning("trial %s: checkpoint_at_end is set but the function reported no checkpoint; "
                             "report one with tunecore.report(metrics, checkpoint=...).", trial)
+            elif forced and not self._warned_forced:
+                self._warned_forced = True
+                log.warning("trial %s: should_checkpoint was set, but a function trainable checkpoints itself: "
+                            "report one with tunecore.report(metrics, checkpoint=...).", trial)
+            return
+        if forced and not self.trial_executor.is_running(trial):
             return
         self.loggers.flush(trial)  # every row up to the checkpoint is on disk before it is recorded
         checkpoint = self.trial_executor.save(trial, Checkpoint.DISK)
         self._keep_checkpoint(trial, checkpoint.value, checkpoint.iteration, trial.last_result)
+        self.callbacks.call("on_trial_save", iteration=self.iteration, trials=self._trials, trial=trial)
 
     def _keep_checkpoint(self, trial: Trial, path: str, iteration: int, metrics: Optional[dict]) -> None:
         """``path`` (in the trial's folder) is the trial's latest checkpoint; retention may drop older ones."""
@@ -370,6 +502,11 @@ class TrialRunner:
             trial.checkpoint_manager = CheckpointManager(config)
         trial.checkpoint_manager.register(path, iteration, metrics)
         self._state_dirty = True
+        if self.callbacks.wants("on_checkpoint"):
+            from tunecore.trainables.checkpoint import Checkpoint as UserCheckpoint
+
+            self.callbacks.call("on_checkpoint", iteration=self.iteration, trials=self._trials, trial=trial,
+                                checkpoint=UserCheckpoint.from_directory(path))
 
     def _drop_unused_checkpoints(self, trial: Trial) -> None:
         """Under a retention policy, delete the checkpoints a replaced run of a function trial wrote
@@ -464,6 +601,8 @@ class TrialRunner:
                         trial.num_failures, trial.max_failures)
             # reopened by _start, which tells each logger the restore point
             self.loggers.close(trial, restarting=True)
+            self.callbacks.call("on_trial_recover", iteration=self.iteration, trials=self._trials,
+                                trial=trial)
             trial.status = TrialStatus.PENDING
             # a lost node shrinks the cluster: restart now only if the trial still fits, else
             # it waits PENDING (with its checkpoint) instead of blocking on an unplaceable actor
@@ -478,16 +617,18 @@ class TrialRunner:
         self._finish(trial, TrialStatus.ERROR, error=True)
 
     # -- requests from schedulers and clients -----------------------------------------
-    def stop_trial(self, trial: Trial, by: str = "user") -> None:
-        """Stop a trial now (``by`` a user or client, or the ``"scheduler"``); no-op when already finished."""
+    def stop_trial(self, trial: Trial, by: str = "user", **detail: Any) -> None:
+        """Stop a trial now (``by`` a user or client, the ``"scheduler"``, or the ``"experiment"``
+        ending); no-op when already finished. ``detail`` goes into the recorded end."""
         if trial.is_finished():
             return
-        self._record_end(trial, by)
+        self._record_end(trial, by, **detail)
         if trial.status in (TrialStatus.PENDING, TrialStatus.PAUSED):
             self.scheduler.on_trial_remove(self._ctx, trial)
             self.search_alg.on_trial_complete(trial.trial_id, early_terminated=True)
             trial.status = TrialStatus.TERMINATED
             self.loggers.close(trial)
+            self._trial_ended(trial)
         else:
             if trial.last_result is not None:
                 trial.last_result[R.DONE] = True
@@ -544,9 +685,10 @@ class TrialRunner:
             self._record_event(trial, record)
         self._state_dirty = True
 
-    def _record_end(self, trial: Trial, how: str) -> None:
+    def _record_end(self, trial: Trial, how: str, **detail: Any) -> None:
         """Record how ``trial`` ends: one ``{"event": "ended", "how": how}`` line (see tunecore.execution.endings)."""
-        detail = {"scheduler": type(self.scheduler).__name__} if how == "scheduler" else {}
+        if how == "scheduler":
+            detail["scheduler"] = type(self.scheduler).__name__
         self._record_event(trial, ended_record(trial, how, **detail))
 
     def _record_event(self, trial: Trial, record: dict) -> None:
@@ -571,11 +713,8 @@ class TrialRunner:
 
     def print_table(self, force: bool = False, full: bool = False) -> None:
         """The status table through the printer (when due, or now with ``force``); never raises."""
-        if full:
-            text: Any = lambda: self.debug_string(max_rows=None)  # noqa: E731
-        else:
-            text = self.debug_string
-        self.guard.call("the status printer", None, "the status table", self.printer.table, text, force, not full)
+        self.guard.call("the status printer", None, "the status table", self.printer.table,
+                        self.status_view(max_rows=None if full else 20), force, not full)
 
     def _maybe_save_state(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -584,18 +723,23 @@ class TrialRunner:
             self.save_state()
 
     def save_state(self) -> None:
-        self.state.save(self.experiment_dirs, self._trials, self.search_alg, self.scheduler)
+        self.state.save(self.experiment_dirs, self._trials, self.search_alg, self.scheduler, self.callbacks)
         self._state_dirty = False
         self._state_written = time.monotonic()
 
     # -- printing ----------------------------------------------------------------------
-    def debug_string(self, max_rows: Optional[int] = 20) -> str:
+    def status_view(self, max_rows: Optional[int] = 20) -> StatusView:
+        """What the status table shows now (the text is made only when the view is called)."""
         try:
             sched = self.scheduler.debug_string()
         except Exception as exc:  # a broken scheduler's text must not end the run
             sched = f"Using {type(self.scheduler).__name__} (debug_string failed: {exc})"
-        return status_table(self._trials, sched, self.trial_executor.resource_string(),
-                            self.experiment_dirs, max_rows, self.trial_executor.driver_host)
+        return StatusView(list(self._trials), sched, self.trial_executor.resource_string(),
+                          list(self.experiment_dirs), max_rows, self.trial_executor.driver_host,
+                          self.metric, self.mode)
+
+    def debug_string(self, max_rows: Optional[int] = 20) -> str:
+        return self.status_view(max_rows)()
 
     def summary(self) -> str:
         return summary_text(self._trials, self.metric, self.mode)

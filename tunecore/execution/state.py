@@ -82,6 +82,8 @@ def trial_to_record(trial: Trial) -> dict:
         "checkpoint": ({"storage": ckpt.storage, "value": ckpt.value, "iteration": ckpt.iteration}
                        if ckpt is not None and ckpt.storage == Checkpoint.DISK and ckpt.value else None),
         "results_seen": trial.results_seen,
+        "custom_name": trial.custom_name,
+        "custom_dirname": trial.custom_dirname,
     }
 
 
@@ -103,6 +105,7 @@ def trial_from_record(rec: dict) -> Trial:
         upload_dir=rec.get("upload_dir"), max_failures=rec["max_failures"],
         experiment_name=rec["experiment_name"], loggers=rec.get("loggers"),
         checkpoint_config=rec.get("checkpoint_config"), checkpoint_index=rec.get("checkpoint_index", 0),
+        custom_name=rec.get("custom_name"), custom_dirname=rec.get("custom_dirname"),
     )
     trial.status = TrialStatus(rec["status"])
     trial.last_result = rec.get("last_result")
@@ -122,7 +125,14 @@ def trial_from_record(rec: dict) -> Trial:
 
 def _safe_state(obj: Any) -> Any:
     try:
-        state = to_jsonable(obj.save_state())
+        return _jsonable_or_none(obj.save_state())
+    except Exception:
+        return None
+
+
+def _jsonable_or_none(value: Any) -> Any:
+    try:
+        state = to_jsonable(value)
         json.dumps(state)
         return state
     except Exception:
@@ -183,7 +193,7 @@ class ExperimentState:
 
     # -- saving ---------------------------------------------------------------------------
     def save(self, experiment_dirs: Sequence[str], trials: Sequence[Trial], search_alg: Any,
-             scheduler: Any) -> None:
+             scheduler: Any, callbacks: Any = None) -> None:
         """Write every folder's file atomically (and durably: it is what a resume reads)."""
         common = {
             "version": STATE_VERSION,
@@ -192,6 +202,8 @@ class ExperimentState:
             "scheduler": {"class": type(scheduler).__name__, "state": _safe_state(scheduler)},
             "finished": all(t.status in _FINISHED for t in trials) and bool(search_alg.is_finished()),
         }
+        if callbacks:
+            common["callbacks"] = _jsonable_or_none(callbacks.get_state())
         by_dir: dict[str, list[str]] = {d: [] for d in experiment_dirs}
         for trial in trials:
             by_dir.setdefault(trial.local_dir, []).append(self._records.serialized(trial))
@@ -199,6 +211,9 @@ class ExperimentState:
             head = dict(common, experiment_dir=folder)
             if folder in self.fingerprints:
                 head["spec_fingerprint"] = self.fingerprints[folder]
+            shared = _shared_stopper([t for t in trials if t.local_dir == folder])
+            if shared is not None:
+                head["stopper_pickle"] = shared
             text = json.dumps(head, sort_keys=True)
             text = text[:-1] + ', "trials": [' + ", ".join(records) + "]}"
             atomic_write(os.path.join(folder, R.EXPERIMENT_STATE_FILE), text, durable=True)
@@ -258,10 +273,35 @@ class ExperimentState:
                             kind, saved.get("class"), type(component).__name__)
                 continue
             component.restore_state(saved["state"])
+        if first.get("callbacks") and runner.callbacks:
+            runner.callbacks.set_state(first["callbacks"])
         trials = runner.get_trials()
         log.info("resuming %s: %d of %d trials already finished.", ", ".join(states),
                     sum(t.is_finished() for t in trials), len(trials))
         return True
+
+
+def apply_resume_policy(states: dict[str, dict], unfinished: bool = True, errored: str = "keep") -> None:
+    """Choose which trials of loaded ``states`` run again (``Tuner.restore``'s options), in place.
+
+    ``unfinished``: False ends the trials that had not finished (TERMINATED as they are).
+    ``errored``: ``"keep"`` leaves ERROR trials alone, ``"resume"`` reruns them from their latest
+    checkpoint, ``"restart"`` from scratch (in their own folder; their old rows are dropped).
+    """
+    if errored not in ("keep", "resume", "restart"):
+        raise TuneError(f"errored must be 'keep', 'resume' or 'restart', but got {errored!r}")
+    for state in states.values():
+        for rec in state.get("trials") or []:
+            status = rec.get("status")
+            if status == TrialStatus.ERROR.value and errored != "keep":
+                rec["status"] = TrialStatus.PAUSED.value
+                rec["num_failures"] = 0
+                if errored == "restart":
+                    rec["checkpoint"] = None
+                    rec["last_result"] = None
+                state["finished"] = False
+            elif status in ("PENDING", "RUNNING", "PAUSED") and not unfinished:
+                rec["status"] = TrialStatus.TERMINATED.value
 
 
 def _moved(path: Optional[str], old_dir: str, new_dir: str) -> Optional[str]:
@@ -272,11 +312,30 @@ def _moved(path: Optional[str], old_dir: str, new_dir: str) -> Optional[str]:
     return path if rel.startswith("..") else os.path.join(new_dir, rel)
 
 
+def _shared_stopper(trials: Sequence[Trial]) -> Optional[str]:
+    """The pickle of the one stopper object the trials of a folder share (their ``stop=``), if they do.
+
+    Each trial's record pickles its criterion apart (and finished trials' records are cached),
+    which on resume would give each trial a private, stale copy of a stopper that watches them
+    all (an :class:`~tunecore.stopper.ExperimentPlateauStopper`). The state file carries the
+    shared object once, as of now, and a resume hands that one object to every trial.
+    """
+    shared = {id(c): c for t in trials if not isinstance(c := t.stopping_criterion, dict)}
+    return _pickled(next(iter(shared.values()))) if len(shared) == 1 else None
+
+
 def restored_trials(state: dict, experiment_dir: str) -> list[Trial]:
     """The trials of ``state`` (read from ``experiment_dir``), the unfinished ones ready to (re)start."""
     trials = []
+    shared = None
+    if state.get("stopper_pickle"):
+        import cloudpickle
+
+        shared = cloudpickle.loads(base64.b64decode(state["stopper_pickle"]))
     for rec in state["trials"]:
         trial = trial_from_record(rec)
+        if shared is not None and not isinstance(trial.stopping_criterion, dict):
+            trial.stopping_criterion = shared
         old = trial.local_dir
         if os.path.abspath(old) != os.path.abspath(experiment_dir):
             trial.local_dir = experiment_dir

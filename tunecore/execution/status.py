@@ -85,6 +85,34 @@ def status_table(trials: list[Trial], scheduler_line: str, resources_line: Optio
     return "\n".join(lines)
 
 
+class StatusView:
+    """What the status table shows, handed to a printer's ``table``: call it (or ``str`` it) for the
+    text; a printer that draws its own table (the notebook's HTML) reads the fields.
+
+    Attributes:
+        trials: every trial, in creation order.
+        scheduler_line: the scheduler's ``debug_string()``.
+        resources_line: the cluster's use (None when unknown).
+        logdirs: the experiment folders.
+        max_rows: at most this many trial rows (None: all).
+        driver_host: the driver's host name (a trial on it shows no host).
+        metric, mode: the run's objective (None when not given).
+    """
+
+    def __init__(self, trials: list[Trial], scheduler_line: str, resources_line: Optional[str],
+                 logdirs: list[str], max_rows: Optional[int] = 20, driver_host: Optional[str] = None,
+                 metric: Optional[str] = None, mode: Optional[str] = None) -> None:
+        self.trials, self.scheduler_line, self.resources_line = trials, scheduler_line, resources_line
+        self.logdirs, self.max_rows, self.driver_host = logdirs, max_rows, driver_host
+        self.metric, self.mode = metric, mode
+
+    def __call__(self) -> str:
+        return status_table(self.trials, self.scheduler_line, self.resources_line, self.logdirs, self.max_rows,
+                            self.driver_host)
+
+    __str__ = __call__
+
+
 def format_result(trial: Trial, result: dict) -> str:
     """``Result for <trial>:`` and the result as block YAML, without config and None values.
 

@@ -149,6 +149,10 @@ class Trial:
     max_failures: int = 0
     experiment_name: str = ""
     loggers: Optional[list] = None
+    #: the name shown for the trial (``trial_name_creator``); None: ``<trainable>_<tag>``
+    custom_name: Optional[str] = None
+    #: the trial folder's name (``trial_dirname_creator``); None: ``<name>_<trial id>``
+    custom_dirname: Optional[str] = None
 
     status: TrialStatus = TrialStatus.PENDING
     last_result: Optional[dict] = None
@@ -213,6 +217,8 @@ class Trial:
 
     # -- naming -------------------------------------------------------------------
     def __str__(self) -> str:
+        if self.custom_name:
+            return self.custom_name
         name = self.trainable_name
         if isinstance(self.config, dict) and "env" in self.config:
             name += f"_{self.config['env']}"
@@ -227,7 +233,16 @@ class Trial:
         return isinstance(other, Trial) and other.trial_id == self.trial_id
 
     def dirname(self) -> str:
+        if self.custom_dirname:
+            return safe_dirname(self.custom_dirname, limit=200)
         return f"{safe_dirname(str(self))}_{self.trial_id}"
+
+    @property
+    def path(self) -> Optional[str]:
+        """The trial's folder (Ray Tune 2.x's name; None before the trial first starts)."""
+        return self.logdir
+
+    local_path = path
 
     def progress_string(self, driver_host: Optional[str] = None) -> str:
         """The per-trial status line"""

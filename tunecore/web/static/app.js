@@ -165,7 +165,10 @@ function colorOf(id) { return PALETTE[(state.order.get(id) || 0) % PALETTE.lengt
 
 // ---- endings (computed by the server from what the runner recorded; see tunecore/endings.py)
 const ENDING_KIND = { stop_criterion: "finished", returned: "finished", unknown: "finished", scheduler: "stopped",
-  early: "stopped", user: "stop-request", error: "error", paused: "paused" };
+  early: "stopped", user: "stop-request", error: "error", paused: "paused", experiment: "stopped" };
+
+const EXPERIMENT_REASON = { stopper: "a stopper ended the experiment", time_budget_s: "the time budget ran out",
+  fail_fast: "fail_fast: another trial failed" };
 
 function earlyStopped(t) { return Boolean(t.ending) && (t.ending.how === "scheduler" || t.ending.how === "early"); }
 
@@ -182,6 +185,7 @@ function endingChip(e) {
     stop_criterion: "met stop criterion", returned: "returned", scheduler: `stopped early by ${e.scheduler || "the scheduler"}`,
     user: "stopped by user", error: e.error ? `error: ${short(e.error, 48)}` : "error", paused: `paused${by}`,
     early: "stopped early", unknown: "ended",
+    experiment: `stopped: ${EXPERIMENT_REASON[e.reason] || "the experiment ended"}`,
   }[e.how] || String(e.how);
   return e.inferred ? `${text} (inferred)` : text;
 }
@@ -195,6 +199,7 @@ function endingText(who, e) {
     returned: `${who} finished on its own (the trainable returned)${at}`,
     scheduler: `${who} stopped early by ${e.scheduler || "the scheduler"}${at}`,
     user: `${who} stopped by a user (dashboard or API)${at}`,
+    experiment: `${who} stopped${at}: ${EXPERIMENT_REASON[e.reason] || "the experiment ended"}`,
     error: `${who} failed${at}${e.error ? `: ${e.error}` : ""}`,
     paused: `${who} paused${e.scheduler ? ` by ${e.scheduler}` : ""}${at}`,
     early: `${who} ended${at} before meeting its stop criterion: stopped early`,
