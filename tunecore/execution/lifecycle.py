@@ -114,7 +114,7 @@ class ExperimentRun:
                  time_budget_s: Any = None, fail_fast: Any = False, trial_name_creator: Any = None,
                  trial_dirname_creator: Any = None) -> None:
         from tunecore.callback import resolve_callbacks
-        from tunecore.execution.status import ProgressPrinter
+        from tunecore.execution.notebook import default_printer
         from tunecore.plugins import get_plugin_manager
 
         self.verbosity = 2 if verbose is True else (0 if verbose is False else int(verbose))
@@ -133,7 +133,7 @@ class ExperimentRun:
         self.queue_trials, self.reuse_actors = queue_trials, reuse_actors
         self.ray_options: dict[str, Any] = {"address": address, "num_cpus": num_cpus, "num_gpus": num_gpus}
         self._executor = trial_executor
-        self.printer = printer or ProgressPrinter(verbose=self.verbosity)
+        self.printer = printer or default_printer(verbose=self.verbosity)
         self.state = ExperimentState(self.experiments)
         self.runner: Optional[TrialRunner] = None
         self._interrupts = 0

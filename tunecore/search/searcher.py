@@ -66,7 +66,8 @@ def notify_complete(searcher: Searcher, trial_id: str, result: Optional[dict], e
                     early_terminated: bool = False) -> None:
     """``searcher.on_trial_complete``, with ``early_terminated`` for the searchers that take it."""
     if early_terminated and takes_keyword(searcher.on_trial_complete, "early_terminated"):
-        searcher.on_trial_complete(trial_id, result=result, error=error, early_terminated=True)
+        complete: Any = searcher.on_trial_complete  # a subclass's signature may take early_terminated
+        complete(trial_id, result=result, error=error, early_terminated=True)
     else:
         searcher.on_trial_complete(trial_id, result=result, error=error)
 
@@ -75,10 +76,11 @@ def forward_search_properties(searcher: Searcher, metric: Optional[str], mode: O
                               **spec: Any) -> bool:
     """``searcher.set_search_properties``, with only the ``**spec`` keys its signature takes."""
     func = searcher.set_search_properties
+    params: list[inspect.Parameter]
     try:
-        params = inspect.signature(func).parameters.values()
+        params = list(inspect.signature(func).parameters.values())
     except (TypeError, ValueError):
-        params = ()
+        params = []
     if not any(p.kind is p.VAR_KEYWORD for p in params):
         names = {p.name for p in params}
         spec = {k: v for k, v in spec.items() if k in names}

@@ -14,9 +14,10 @@ from __future__ import annotations
 import copy
 import math
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Literal, Optional
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Union
 
 from tunecore.errors import TuneError
+from tunecore.search.sample import LogRandInt, QLogRandInt, QLogUniform, QRandInt
 from tunecore.searchers import (
     Choice,
     Domain,
@@ -88,6 +89,19 @@ def _to_distribution(name: str, value: Any) -> Optional[tuple[Any, Callable[[Any
         return od.FloatDistribution(value.low, value.high, log=True), float
     if isinstance(value, RandInt):
         return od.IntDistribution(value.low, value.high - 1), int
+    if isinstance(value, LogRandInt):
+        return od.IntDistribution(value.low, value.high - 1, log=True), int
+    if isinstance(value, QRandInt):  # the multiples of q in [low, high] (Optuna's step counts from low)
+        q_int, (i0, i1) = value.q, value._k
+        return od.IntDistribution(i0, i1), lambda k: int(k) * q_int
+    if isinstance(value, QLogRandInt):  # Optuna has no log+step: sample the multiples' index log-uniformly
+        q, (k0, k1) = value.q, value._k
+        return od.IntDistribution(k0, k1, log=True), lambda k: int(k) * q
+    if isinstance(value, QLogUniform):
+        qf, (j0, j1) = value.q, value._k
+        places = max(0, -int(math.floor(math.log10(abs(qf)))) + 6)
+        return od.FloatDistribution(j0 * qf, j1 * qf, log=True), \
+            (lambda v: float(round(min(max(round(v / qf), j0), j1) * qf, places)))
     if isinstance(value, QUniform):
         q = value.q
         lo, hi = math.ceil(value.low / q - 1e-9), math.floor(value.high / q + 1e-9)
@@ -107,17 +121,30 @@ class OptunaSearch(SuggestionAlgorithm):
 
     Args:
         space: the search space as a (nested) dict of tunecore sample domains, their JSON
-            forms, ``grid_search`` lists or optuna distributions. None (default): read
-            the sample domains in the experiment's config.
-        metric: the result key to optimise; default: the experiment-wide ``metric``
-            given to ``run_experiments``.
-        mode: ``"min"`` or ``"max"``; default: the experiment-wide ``mode``.
+            forms, ``grid_search`` lists or optuna distributions; or an Optuna define-by-run
+            function ``space(trial) -> Optional[dict]`` that calls ``trial.suggest_*`` (a
+            name ``"a/b"`` is the nested key ``config["a"]["b"]``) and may return a dict of
+            constants to add to the config; the ``param_space`` then holds constants only.
+            None (default): read the sample domains in the experiment's config
+            (``Tuner(param_space=...)``).
+        metric: the result key to optimise; default: ``TuneConfig(metric=...)`` (or
+            ``run_experiments(metric=...)``).
+        mode: ``"min"`` or ``"max"``; default: ``TuneConfig(mode=...)``.
+        points_to_evaluate: configs (whole or partial) to try first, in order; the sampler
+            fills in what a partial one leaves out.
         sampler: an optuna sampler, or ``"tpe"`` (default), ``"random"``, ``"cmaes"``,
             ``"qmc"``, ``"gp"``.
         seed: seeds the default or named sampler, for repeatable searches.
-        max_concurrent: at most this many suggested trials run at once (the model
-            learns only from finished trials, so fewer is better-informed).
+        evaluated_rewards: the metric values of ``points_to_evaluate``, already known: the
+            points are told to the study instead of being run again.
+        max_concurrent: (tunecore's extension, keyword only) at most this many suggested
+            trials run at once: the model learns only from finished trials, so fewer is
+            better-informed. ``ConcurrencyLimiter`` does the same for any searcher.
         verbose: keep Optuna's per-trial INFO log lines (off by default).
+
+    The signature is Ray Tune 2.x's ``ray.tune.search.optuna.OptunaSearch``; quantized log
+    domains (``qloguniform``, ``qlograndint``), which Ray passes to Optuna unquantized, are
+    searched log-scaled and rounded to their multiples.
 
     Early-stopped trials (``early_terminated=True``) are told to Optuna as PRUNED, with
     the intermediate values reported so far; failed trials as FAIL.
@@ -131,8 +158,10 @@ class OptunaSearch(SuggestionAlgorithm):
     at its ``training_iteration`` (a Python or numpy int).
     """
 
-    def __init__(self, space: Optional[dict] = None, metric: Optional[str] = None, mode: Optional[str] = None,
-                 sampler: Any = None, seed: Optional[int] = None, max_concurrent: Optional[int] = 10,
+    def __init__(self, space: Union[dict, Callable[[Any], Optional[dict]], None] = None,
+                 metric: Optional[str] = None, mode: Optional[str] = None,
+                 points_to_evaluate: Optional[list[dict]] = None, sampler: Any = None, seed: Optional[int] = None,
+                 evaluated_rewards: Optional[list] = None, *, max_concurrent: Optional[int] = 10,
                  verbose: bool = False) -> None:
         super().__init__(max_concurrent=max_concurrent)
         import optuna
@@ -143,8 +172,16 @@ class OptunaSearch(SuggestionAlgorithm):
             raise TuneError(f"metric must be a result key (a string), but got metric={metric!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TuneError(f"seed must be None or an int, but got seed={seed!r}")
-        if space is not None and not isinstance(space, dict):
-            raise TuneError(f"space must be a dict of parameter names to domains, but got space={space!r}")
+        self._define_by_run: Optional[Callable[[Any], Optional[dict]]] = None
+        if callable(space) and not isinstance(space, dict):
+            _check_define_by_run(space)
+            self._define_by_run = space
+            space = None
+        elif space is not None and not isinstance(space, dict):
+            raise TuneError("space must be a dict of parameter names to domains, or a define-by-run function "
+                            f"(optuna_trial) -> Optional[dict], but got space={space!r}")
+        self._points = _check_points(points_to_evaluate, evaluated_rewards)
+        self._rewards = list(evaluated_rewards) if evaluated_rewards is not None else None
         if not verbose:
             optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.metric = metric
@@ -152,7 +189,7 @@ class OptunaSearch(SuggestionAlgorithm):
         self._sampler = _make_sampler(sampler, seed)
         self._sampler_args = (sampler, seed)
         self._params: Optional[dict[str, tuple]] = None  # name -> (path, distribution, decode)
-        self._fixed_space = space is not None
+        self._fixed_space = space is not None or self._define_by_run is not None
         if space is not None:
             self._params = self._build_params(flatten_config(space))
             if not self._params:
@@ -181,6 +218,13 @@ class OptunaSearch(SuggestionAlgorithm):
         return params
 
     def _setup_space(self, space: dict[tuple, Any], experiment: Any) -> None:
+        if self._define_by_run is not None and space:
+            raise TuneError(
+                f"Experiment {experiment.name!r}: OptunaSearch was given a define-by-run function, and the "
+                f"param_space also has values to search ({', '.join(sorted(map(_param_name, space)))}). "
+                "Define every searched value in the function (trial.suggest_*), and keep only constants "
+                "in param_space."
+            )
         if self._fixed_space:
             return
         params = self._build_params(space)
@@ -226,7 +270,31 @@ class OptunaSearch(SuggestionAlgorithm):
         if self._pending is not None:
             self._replay(self._pending)
             self._pending = None
+        elif self._points:
+            self._seed_points(self._study)
         return self._study
+
+    def _seed_points(self, study: optuna.Study) -> None:
+        """``points_to_evaluate``: told to the study with their rewards, or queued to be tried first."""
+        from optuna.trial import create_trial
+
+        known = self._params or {}
+        names = {path: name for name, (path, _, _) in known.items()}
+        for i, point in enumerate(self._points):
+            flat = flatten_config(point)
+            params = {names.get(path, "/".join(map(str, path))): v for path, v in flat.items()}
+            params = {n: _encode(known[n], v) if n in known else v for n, v in params.items()}
+            if self._rewards is None:
+                study.enqueue_trial(params, skip_if_exists=False)
+                continue
+            dists = {name: dist for name, (_, dist, _) in known.items()}
+            missing = sorted(set(dists) - set(params))
+            if missing or self._define_by_run is not None:
+                raise TuneError(f"evaluated_rewards needs complete points_to_evaluate over the space; point {i} "
+                                f"misses {missing or 'the define-by-run parameters'}")
+            study.add_trial(create_trial(params={n: params[n] for n in dists}, distributions=dists,
+                                         value=float(self._rewards[i])))
+        self._points = []
 
     @property
     def study(self) -> Optional[optuna.Study]:
@@ -239,6 +307,16 @@ class OptunaSearch(SuggestionAlgorithm):
 
     def _suggest(self, trial_id: str) -> Optional[dict]:
         study = self._ensure_study()
+        if self._define_by_run is not None:
+            ot = study.ask()
+            constants = self._define_by_run(ot)
+            if constants is not None and not isinstance(constants, dict):
+                raise TuneError(f"the define-by-run function of OptunaSearch must return None or a dict of "
+                                f"constants, but returned {constants!r}")
+            self._trials[trial_id] = ot
+            self._steps[trial_id] = {}
+            config = unflatten_config({tuple(name.split("/")): v for name, v in ot.params.items()})
+            return _merge_constants(config, constants or {})
         if self._params is None:
             raise TuneError("OptunaSearch has no search space yet; add an experiment first")
         ot = study.ask(fixed_distributions=self._distributions())
@@ -343,6 +421,56 @@ class OptunaSearch(SuggestionAlgorithm):
     def debug_string(self) -> str:
         n = len(self._study.trials) if self._study is not None else 0
         return f"OptunaSearch: {n} Optuna trials, {len(self._trials)} live."
+
+
+def _check_define_by_run(function: Callable) -> None:
+    import inspect
+
+    try:
+        inspect.signature(function).bind(object())
+    except TypeError as exc:
+        raise TuneError("OptunaSearch(space=...) as a function must take one argument, the optuna Trial "
+                        f"(def space(trial): trial.suggest_float(...)); {function!r} cannot: {exc}") from None
+    except ValueError:  # no signature (a builtin): let the first call tell
+        pass
+
+
+def _check_points(points: Any, rewards: Any) -> list[dict]:
+    if points is None:
+        if rewards is not None:
+            raise TuneError("evaluated_rewards needs points_to_evaluate: one reward for each point")
+        return []
+    if not isinstance(points, (list, tuple)) or not all(isinstance(p, dict) for p in points):
+        raise TuneError(f"points_to_evaluate must be a list of config dicts, but got {points!r:.200}")
+    if rewards is not None and (not isinstance(rewards, (list, tuple)) or len(rewards) != len(points)):
+        raise TuneError(f"evaluated_rewards must be a list with one reward for each of the {len(points)} "
+                        f"points_to_evaluate, but got {rewards!r:.200}")
+    return [copy.deepcopy(p) for p in points]
+
+
+def _encode(param: tuple, value: Any) -> Any:
+    """The value of the distribution of ``param`` (path, distribution, decode) that decodes to ``value``."""
+    _, dist, decode = param
+    guesses = [value, *getattr(dist, "choices", ())]
+    if is_number(value) and not isinstance(value, bool) and dist.__class__.__name__ == "IntDistribution":
+        guesses.append(round(value / (decode(1) or 1)))  # a multiple of q as its index (quniform, qlograndint)
+    for guess in guesses:
+        try:
+            if decode(guess) == value and dist._contains(dist.to_internal_repr(guess)):
+                return guess
+        except (TypeError, ValueError, IndexError):
+            continue
+    raise TuneError(f"points_to_evaluate: {value!r} is not a value of the searched space {dist!r}")
+
+
+def _merge_constants(config: dict, constants: dict) -> dict:
+    out = dict(config)
+    for key, value in constants.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge_constants(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def _objective(value: Any) -> Optional[float]:
