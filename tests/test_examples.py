@@ -84,3 +84,12 @@ def test_pbt_toy(run_example):
     out = run_example("pbt_toy.py", "--iterations", "20")
     assert "Finished 2 trials: 2 TERMINATED" in out
     assert 0 < _float(r"best Q = ([0-9.]+)", out) <= 1.2
+
+
+def test_tuner_quickstart_the_ray_tune_2x_script(run_example, tmp_path):
+    out = run_example("tuner_quickstart.py", "--samples", "6")
+    assert "6 trials, 0 errors; callback saw 6 starts" in out
+    results = int(re.search(r"starts, (\d+) results, 6 ends", out).group(1))
+    assert 6 * 3 <= results < 6 * 15  # ASHA or the plateau stopper cut some trials short
+    assert _float(r"best mean_accuracy=([0-9.]+)", out) > 0.85
+    assert str(tmp_path / "ray_results" / "tuner_quickstart") in out

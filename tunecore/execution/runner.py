@@ -723,6 +723,11 @@ class TrialRunner:
             self.save_state()
 
     def save_state(self) -> None:
+        # the state names each trial's latest checkpoint (a function trainable's comes with a
+        # result): every row up to it must be on disk first, or a killed driver loses them
+        for trial in self._trials:
+            if trial.status == TrialStatus.RUNNING:
+                self.loggers.flush(trial)
         self.state.save(self.experiment_dirs, self._trials, self.search_alg, self.scheduler, self.callbacks)
         self._state_dirty = False
         self._state_written = time.monotonic()

@@ -44,13 +44,16 @@ class ConcurrencyLimiter(Searcher):
 
     @property
     def metric(self) -> Any:
-        return self.searcher.metric
+        metric = self.searcher.metric
+        return metric if metric is not None else self.__dict__.get("_metric")
 
     @property
     def mode(self) -> Any:
-        return self.searcher.mode
+        mode = self.searcher.mode
+        return mode if mode is not None else self.__dict__.get("_mode")
 
     def set_search_properties(self, metric: Optional[str], mode: Optional[str], config: dict, **spec: Any) -> bool:
+        self._take_objective(metric, mode)
         self._limit_concurrency = not self.searcher.set_max_concurrency(self.max_concurrent)
         return forward_search_properties(self.searcher, metric, mode, config, **spec)
 

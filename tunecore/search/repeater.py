@@ -75,25 +75,30 @@ class Repeater(Searcher):
         self._current_group: Optional[_TrialGroup] = None
         super().__init__()
 
+    # The wrapped searcher's objective; the experiment's (TuneConfig(metric=..., mode=...)) when it
+    # has none, e.g. a custom searcher whose set_search_properties does not keep it.
     @property
     def metric(self) -> Any:
-        return self.searcher.metric
+        metric = self.searcher.metric
+        return metric if metric is not None else self.__dict__.get("_metric")
 
     @property
     def mode(self) -> Any:
-        return self.searcher.mode
+        mode = self.searcher.mode
+        return mode if mode is not None else self.__dict__.get("_mode")
 
     def set_search_properties(self, metric: Optional[str], mode: Optional[str], config: dict, **spec: Any) -> bool:
+        self._take_objective(metric, mode)
         return forward_search_properties(self.searcher, metric, mode, config, **spec)
 
     def suggest(self, trial_id: str) -> Union[None, dict, str]:
         group = self._current_group
         if group is None or group.full():
-            if not isinstance(self.searcher.metric, str):
+            if not isinstance(self.metric, str):
                 raise TuneError(
                     f"Repeater averages the metric of the searcher it wraps, but {type(self.searcher).__name__} "
-                    f"has metric={self.searcher.metric!r}. Give it metric='<result key>' (or pass metric= "
-                    "to run_experiments).")
+                    f"has metric={self.metric!r}. Give it metric='<result key>' (or set TuneConfig(metric=...) "
+                    "/ run_experiments(metric=...)).")
             config = self.searcher.suggest(trial_id)
             if config is None or (isinstance(config, str) and config == Searcher.FINISHED):
                 return config
@@ -116,7 +121,7 @@ class Repeater(Searcher):
         group = self._trial_id_to_group.get(trial_id)
         if group is None or trial_id in group.scores:
             return
-        metric = self.searcher.metric
+        metric = self.metric
         value = None if error or not result or metric not in result else as_float(result[metric])
         group.report(trial_id, math.nan if value is None else value, error)
         if group.finished_reporting():
@@ -137,8 +142,8 @@ class Repeater(Searcher):
                                           intermediate_values=intermediate_values)
 
     def get_state(self) -> dict:
-        """The groups and their scores; not the wrapped searcher's state."""
-        return {k: v for k, v in self.__dict__.items() if k != "searcher"}
+        """The groups and their scores (a copy); not the wrapped searcher's state."""
+        return copy.deepcopy({k: v for k, v in self.__dict__.items() if k != "searcher"})
 
     def set_state(self, state: dict) -> None:
         self.__dict__.update(state)

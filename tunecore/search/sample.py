@@ -19,6 +19,7 @@ Model-based searchers (``tune-optuna``) read the same objects to learn the searc
 
 from __future__ import annotations
 
+import decimal
 import math
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
@@ -79,8 +80,13 @@ def _base(domain: str, base: Any) -> Any:
 
 
 def _q_decimals(q: float) -> int:
-    """Decimals that round away float noise (0.1 * 3 -> 0.30000000000000004) at ``q``'s precision."""
-    return max(0, -int(math.floor(math.log10(abs(q)))) + 6)
+    """The decimals of ``q`` as written (0.1: 1, 5e-05: 5, 1.8515625: 7, 1/12: 17; ints: 0).
+
+    Rounding ``k * q`` to them removes float noise (0.1 * 3 -> 0.30000000000000004 -> 0.3)
+    and keeps every digit of ``q``, so the result is still a multiple of ``q``.
+    """
+    exponent = decimal.Decimal(repr(float(q))).as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 def _float_multiples(low: float, high: float, q: float, domain: str) -> tuple[int, int]:
@@ -270,7 +276,7 @@ class QLogUniform(Domain):
 
     def is_valid(self, value: Any) -> bool:
         return _is_float(value) and _is_multiple(value, self.q) and \
-            self._k[0] - 1e-9 <= value / self.q <= self._k[1] + 1e-9
+            self._k[0] <= round(value / self.q) <= self._k[1]
 
 
 class RandInt(Domain):
@@ -309,8 +315,8 @@ class QRandInt(Domain):
         self.low = _integer("low", low, "qrandint")
         self.high = _integer("high", high, "qrandint")
         self.q = _integer("q", q, "qrandint")
-        if not self.low < self.high:
-            raise TuneError(f"qrandint needs low < high, but got low={low!r}, high={high!r}")
+        if not self.low <= self.high:  # high is included: qrandint(5, 5) is always 5, as in Ray
+            raise TuneError(f"qrandint needs low <= high (high is included), but got low={low!r}, high={high!r}")
         if not self.q >= 1:
             raise TuneError(f"qrandint needs q >= 1, but got q={q!r}")
         self._k = _int_multiples(self.low, self.high, self.q, "qrandint")
@@ -358,8 +364,9 @@ class QLogRandInt(Domain):
         self.high = _integer("high", high, "qlograndint")
         self.q = _integer("q", q, "qlograndint")
         self.base = _base("qlograndint", base)
-        if not 0 < self.low < self.high:
-            raise TuneError(f"qlograndint needs 0 < low < high, but got low={low!r}, high={high!r}")
+        if not 0 < self.low <= self.high:  # high is included, as for qrandint
+            raise TuneError(f"qlograndint needs 0 < low <= high (high is included), but got low={low!r}, "
+                            f"high={high!r}")
         if not self.q >= 1:
             raise TuneError(f"qlograndint needs q >= 1, but got q={q!r}")
         self._k = _int_multiples(self.low, self.high, self.q, "qlograndint")

@@ -53,6 +53,16 @@ def _check_mode(mode: Any) -> Any:
     return mode
 
 
+def _check_pair(metric: Any, mode: Any) -> None:
+    """A list of metrics needs a list of modes of the same length (and a single metric a single mode)."""
+    if metric is None or mode is None:
+        return
+    if isinstance(metric, list) != isinstance(mode, list) or (
+            isinstance(metric, list) and len(metric) != len(mode)):
+        raise TuneError(f"metric and mode must match: one of each, or lists of the same length, but got "
+                        f"metric={metric!r}, mode={mode!r}")
+
+
 def takes_keyword(func: Any, name: str) -> bool:
     """True if ``func`` has a parameter called ``name`` that can be passed by keyword."""
     try:
@@ -121,22 +131,24 @@ class Searcher:
     def __init__(self, metric: Optional[str] = None, mode: Optional[str] = None) -> None:
         self._metric = _check_metric(metric)
         self._mode = _check_mode(mode)
+        _check_pair(self._metric, self._mode)
 
+    # A subclass that forgot super().__init__() still has metric/mode (None until told).
     @property
     def metric(self) -> Any:
         """The result key the searcher optimises."""
-        return self._metric
+        return self.__dict__.get("_metric")
 
     @property
     def mode(self) -> Any:
         """``"min"`` or ``"max"``: whether :attr:`metric` is minimised or maximised."""
-        return self._mode
+        return self.__dict__.get("_mode")
 
     def _take_objective(self, metric: Any, mode: Any) -> None:
         """Use ``metric``/``mode`` where the searcher was built without them."""
-        if self._metric is None and metric is not None:
+        if self.__dict__.get("_metric") is None and metric is not None:
             self._metric = _check_metric(metric)
-        if self._mode is None and mode is not None:
+        if self.__dict__.get("_mode") is None and mode is not None:
             self._mode = _check_mode(mode)
 
     # -- the interface -----------------------------------------------------------------
