@@ -6,12 +6,18 @@ import copy
 from typing import Any, Optional, Union
 
 from tunecore.errors import TuneError
-from tunecore.search.searcher import Searcher, check_searcher, forward_search_properties, notify_complete
+from tunecore.search.searcher import (
+    Searcher,
+    WrappingSearcher,
+    check_searcher,
+    forward_search_properties,
+    notify_complete,
+)
 
 __all__ = ["ConcurrencyLimiter"]
 
 
-class ConcurrencyLimiter(Searcher):
+class ConcurrencyLimiter(WrappingSearcher):
     """Wraps a Searcher so that at most ``max_concurrent`` of its suggestions are live at once.
 
     A suggestion is live from :meth:`suggest` until its trial ends. When the limit is
@@ -41,16 +47,6 @@ class ConcurrencyLimiter(Searcher):
         self.cached_results: dict[str, tuple] = {}
         self._limit_concurrency = True
         super().__init__()
-
-    @property
-    def metric(self) -> Any:
-        metric = self.searcher.metric
-        return metric if metric is not None else self.__dict__.get("_metric")
-
-    @property
-    def mode(self) -> Any:
-        mode = self.searcher.mode
-        return mode if mode is not None else self.__dict__.get("_mode")
 
     def set_search_properties(self, metric: Optional[str], mode: Optional[str], config: dict, **spec: Any) -> bool:
         self._take_objective(metric, mode)

@@ -7,7 +7,13 @@ import math
 from typing import Any, Optional, Union
 
 from tunecore.errors import TuneError
-from tunecore.search.searcher import Searcher, check_searcher, forward_search_properties, notify_complete
+from tunecore.search.searcher import (
+    Searcher,
+    WrappingSearcher,
+    check_searcher,
+    forward_search_properties,
+    notify_complete,
+)
 from tunecore.util import as_float
 
 __all__ = ["Repeater", "TRIAL_INDEX"]
@@ -43,7 +49,7 @@ class _TrialGroup:
         return self.full() and len(self.scores) == self.max_trials
 
 
-class Repeater(Searcher):
+class Repeater(WrappingSearcher):
     """Runs each suggestion of ``searcher`` ``repeat`` times; the searcher sees one trial, the mean.
 
     Set the experiment's ``num_samples`` to a multiple of ``repeat``: it counts every
@@ -74,18 +80,6 @@ class Repeater(Searcher):
         self._trial_id_to_group: dict[str, _TrialGroup] = {}
         self._current_group: Optional[_TrialGroup] = None
         super().__init__()
-
-    # The wrapped searcher's objective; the experiment's (TuneConfig(metric=..., mode=...)) when it
-    # has none, e.g. a custom searcher whose set_search_properties does not keep it.
-    @property
-    def metric(self) -> Any:
-        metric = self.searcher.metric
-        return metric if metric is not None else self.__dict__.get("_metric")
-
-    @property
-    def mode(self) -> Any:
-        mode = self.searcher.mode
-        return mode if mode is not None else self.__dict__.get("_mode")
 
     def set_search_properties(self, metric: Optional[str], mode: Optional[str], config: dict, **spec: Any) -> bool:
         self._take_objective(metric, mode)

@@ -237,6 +237,27 @@ class Searcher:
         self.restore(max(paths, key=os.path.getmtime))
 
 
+class WrappingSearcher(Searcher):
+    """The shared part of the searchers that wrap another (``ConcurrencyLimiter``, ``Repeater``).
+
+    The objective is the wrapped searcher's, or the experiment's
+    (``TuneConfig(metric=..., mode=...)``) when it has none, e.g. a custom searcher whose
+    ``set_search_properties`` does not keep it. Subclasses set ``self.searcher``.
+    """
+
+    searcher: Searcher
+
+    @property
+    def metric(self) -> Any:
+        metric = self.searcher.metric
+        return metric if metric is not None else self.__dict__.get("_metric")
+
+    @property
+    def mode(self) -> Any:
+        mode = self.searcher.mode
+        return mode if mode is not None else self.__dict__.get("_mode")
+
+
 def searcher_chain(searcher: Searcher) -> list[Searcher]:
     """``searcher``, the searcher it wraps (``.searcher``), and so on down to the base searcher."""
     chain = [searcher]

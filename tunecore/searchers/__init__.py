@@ -4,7 +4,7 @@ from tunecore.search.sample import Choice, Domain, LogUniform, QUniform, RandInt
 from tunecore.search.variants import function, grid_search
 from tunecore.searchers._base import SearchAlgorithm
 from tunecore.searchers.basic_variant import BasicVariantGenerator
-from tunecore.searchers.suggestion import SuggestionAlgorithm, flatten_config, unflatten_config
+from tunecore.searchers.suggestion import SuggestionAlgorithm, flatten_config, searchable_space, unflatten_config
 
 __all__ = [
     "BasicVariantGenerator",
@@ -19,6 +19,7 @@ __all__ = [
     "SuggestionAlgorithm",
     "Uniform",
     "flatten_config",
+    "searchable_space",
     "function",
     "grid_search",
     "unflatten_config",

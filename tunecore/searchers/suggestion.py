@@ -54,6 +54,21 @@ def unflatten_config(flat: dict[tuple, Any]) -> dict:
     return out
 
 
+def searchable_space(config: dict) -> dict[tuple, Any]:
+    """The values of ``config`` a searcher may search, by path: its domains (not ``sample_from``)
+    and its ``grid_search`` lists."""
+    from tunecore.search.variants import resolve_domain, unresolved_values
+
+    space: dict[tuple, Any] = {}
+    for path, value in unresolved_values(config).items():
+        domain = resolve_domain(value, where="config." + ".".join(map(str, path)))
+        if domain is not None and domain.json_key != "sample_from":
+            space[path] = domain
+        elif isinstance(value, dict) and "grid_search" in value:
+            space[path] = value
+    return space
+
+
 def _merge(base: Any, override: dict) -> dict:
     """``base`` with ``override``'s values on top; plain nested dicts merge key by key."""
     from tunecore.search.variants import is_unresolved
@@ -133,17 +148,7 @@ class SuggestionAlgorithm(SearchAlgorithm):
         self._finished = False
 
     def _start_experiment(self, experiment: Any) -> None:
-        from tunecore.search.variants import resolve_domain, unresolved_values
-
-        config = experiment.spec.get("config") or {}
-        space: dict[tuple, Any] = {}
-        for path, value in unresolved_values(config).items():
-            domain = resolve_domain(value, where="config." + ".".join(map(str, path)))
-            if domain is not None and domain.json_key != "sample_from":
-                space[path] = domain
-            elif isinstance(value, dict) and "grid_search" in value:
-                space[path] = value
-        self._setup_space(space, experiment)
+        self._setup_space(searchable_space(experiment.spec.get("config") or {}), experiment)
         seed = _check_seed(experiment.spec.get("seed"))
         self._rng = np.random.default_rng(seed) if seed is not None else None
         self._slots_left = experiment.spec.get("num_samples", 1) - self._skip.pop(experiment.name, 0)

@@ -32,6 +32,7 @@ from tunecore.searchers import (
     SuggestionAlgorithm,
     Uniform,
     flatten_config,
+    searchable_space,
     unflatten_config,
 )
 from tunecore.util import from_jsonable, is_number, plain, to_jsonable
@@ -165,20 +166,6 @@ def _domain_distribution(value: Domain) -> Optional[tuple[Any, Callable[[Any], A
             return od.CategoricalDistribution(list(cats)), lambda v: v
         return od.CategoricalDistribution(list(range(len(cats)))), lambda i: copy.deepcopy(cats[i])
     return None  # randn, qrandn, sample_from: left to variant generation
-
-
-def _searchable(config: dict) -> dict[tuple, Any]:
-    """The values of ``config`` a searcher may search, by path (as ``SuggestionAlgorithm`` collects them)."""
-    from tunecore.search.variants import resolve_domain, unresolved_values
-
-    space: dict[tuple, Any] = {}
-    for path, value in unresolved_values(config).items():
-        domain = resolve_domain(value, where="config." + ".".join(map(str, path)))
-        if domain is not None and domain.json_key != "sample_from":
-            space[path] = domain
-        elif isinstance(value, dict) and "grid_search" in value:
-            space[path] = value
-    return space
 
 
 class OptunaSearch(SuggestionAlgorithm, Searcher):
@@ -329,7 +316,7 @@ class OptunaSearch(SuggestionAlgorithm, Searcher):
                               "get_best_result use.", UserWarning, stacklevel=2)
         if config is None:
             return True
-        return self._take_space(_searchable(config), "The config")
+        return self._take_space(searchable_space(config), "The config")
 
     def set_max_concurrency(self, max_concurrent: int) -> bool:
         """``ConcurrencyLimiter`` hands its limit over: the searcher keeps at most that many trials live."""
