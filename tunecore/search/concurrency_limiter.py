@@ -93,17 +93,6 @@ class ConcurrencyLimiter(WrappingSearcher):
                 self.live_trials.discard(done_id)
             self.num_unfinished_live_trials = 0
 
-    def on_pause(self, trial_id: str) -> None:
-        self.searcher.on_pause(trial_id)
-
-    def on_unpause(self, trial_id: str) -> None:
-        self.searcher.on_unpause(trial_id)
-
-    def add_evaluated_point(self, parameters: dict, value: float, error: bool = False, pruned: bool = False,
-                            intermediate_values: Optional[list] = None) -> None:
-        self.searcher.add_evaluated_point(parameters, value, error=error, pruned=pruned,
-                                          intermediate_values=intermediate_values)
-
     def get_state(self) -> dict:
         """The limiter's own bookkeeping (live and cached trials); not the wrapped searcher's."""
         state = {k: v for k, v in self.__dict__.items() if k != "searcher"}

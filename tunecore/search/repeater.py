@@ -124,17 +124,6 @@ class Repeater(WrappingSearcher):
             failed = all(group.errors.values())
             notify_complete(self.searcher, group.primary_trial_id, None if failed else {metric: mean}, failed)
 
-    def on_pause(self, trial_id: str) -> None:
-        self.searcher.on_pause(trial_id)
-
-    def on_unpause(self, trial_id: str) -> None:
-        self.searcher.on_unpause(trial_id)
-
-    def add_evaluated_point(self, parameters: dict, value: float, error: bool = False, pruned: bool = False,
-                            intermediate_values: Optional[list] = None) -> None:
-        self.searcher.add_evaluated_point(parameters, value, error=error, pruned=pruned,
-                                          intermediate_values=intermediate_values)
-
     def get_state(self) -> dict:
         """The groups and their scores (a copy); not the wrapped searcher's state."""
         return copy.deepcopy({k: v for k, v in self.__dict__.items() if k != "searcher"})

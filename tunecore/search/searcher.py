@@ -257,6 +257,17 @@ class WrappingSearcher(Searcher):
         mode = self.searcher.mode
         return mode if mode is not None else self.__dict__.get("_mode")
 
+    def on_pause(self, trial_id: str) -> None:
+        self.searcher.on_pause(trial_id)
+
+    def on_unpause(self, trial_id: str) -> None:
+        self.searcher.on_unpause(trial_id)
+
+    def add_evaluated_point(self, parameters: dict, value: float, error: bool = False, pruned: bool = False,
+                            intermediate_values: Optional[list] = None) -> None:
+        self.searcher.add_evaluated_point(parameters, value, error=error, pruned=pruned,
+                                          intermediate_values=intermediate_values)
+
 
 def searcher_chain(searcher: Searcher) -> list[Searcher]:
     """``searcher``, the searcher it wraps (``.searcher``), and so on down to the base searcher."""
