@@ -230,7 +230,7 @@ def test_get_best_result_errors_say_what_is_missing(grid):
     assert isinstance(missing.value, RuntimeError) and "score" in str(missing.value)  # names what was reported
     with pytest.raises(NoResultError, match="filter_nan_and_inf"):
         grid.get_best_result("label", "max")  # text is never a score
-    with pytest.raises(ResultGridError, match="mode must be one of"):
+    with pytest.raises(ResultGridError, match="mode must be 'min' or 'max'"):
         ResultGrid([], mode="best")
 
 

@@ -9,7 +9,9 @@ from typing import Any, Optional
 
 from tunecore import result as R
 from tunecore.errors import TuneError
-from tunecore.records import TrialRecord, read_records
+from tunecore.objective import Objective
+from tunecore.pareto import is_feasible
+from tunecore.records import TrialRecord, read_experiment
 from tunecore.util import as_float, flatten_dict, from_jsonable, read_json_lines
 
 __all__ = ["Analysis", "TrialRecord", "read_results"]
@@ -25,9 +27,14 @@ class Analysis:
 
     Uses ``experiment_state.json`` when present, else the trial folders
     (``params.json`` + ``result.json``).
+
+    ``metric``, ``mode`` and ``constraints`` (result keys feasible when ``<= 0``) default to what
+    the run was given (saved in the state file); an infeasible trial is never the best one
+    nor on the Pareto front.
     """
 
-    def __init__(self, experiment_dir: str) -> None:
+    def __init__(self, experiment_dir: str, metric: Any = None, mode: Any = None,
+                 constraints: Optional[list[str]] = None) -> None:
         experiment_dir = os.path.expanduser(experiment_dir)
         if not os.path.isdir(experiment_dir):
             raise TuneError(f"{experiment_dir!r} is not a folder; give an experiment folder such as "
@@ -35,7 +42,13 @@ class Analysis:
         self.experiment_dir = experiment_dir
         self.trials: list[TrialRecord] = []
         self.trials_run: list = []  # the live Trial objects, when tune.run made this Analysis
-        records = read_records(experiment_dir)
+        records, saved = read_experiment(experiment_dir)
+        if metric is None and mode is None:
+            metric, mode = saved.metric, saved.mode
+        objective = Objective.of(metric, mode, constraints if constraints is not None else saved.constraints,
+                                 owner="Analysis")
+        self.metric, self.mode = objective.metric, objective.mode
+        self.constraints = list(objective.constraints or ())
         if records is not None:
             self.trials = records
         else:
@@ -75,10 +88,14 @@ class Analysis:
         return floats[-1] if scope == "last" else (max(floats) if scope == "max" else min(floats))
 
     def get_best_trial(self, metric: str, mode: str = "max", scope: str = "last") -> Optional[TrialRecord]:
-        """The trial with the best ``metric`` (``scope``: ``last`` result, or ``max``/``min`` over all)."""
+        """The feasible trial with the best ``metric`` (``scope``: ``last`` result, or ``max``/``min`` over all)."""
+        if isinstance(metric, (list, tuple)):
+            raise TuneError(f"get_best_trial ranks trials by one metric, but got metric={list(metric)!r}; use "
+                            "get_pareto_front(metric=[...], mode=[...]) for several objectives")
         if mode not in ("min", "max"):
             raise TuneError(f"mode must be 'min' or 'max', but got mode={mode!r}")
-        values = [(self._value(t, metric, scope), t) for t in self.trials]
+        trials = [t for t in self.trials if not self.constraints or is_feasible(t.last_result or {}, self.constraints)]
+        values = [(self._value(t, metric, scope), t) for t in trials]
         scored = [(v, t) for v, t in values if v is not None]
         if not scored:
             return None
@@ -87,6 +104,27 @@ class Analysis:
     def get_best_config(self, metric: str, mode: str = "max", scope: str = "last") -> Optional[dict]:
         best = self.get_best_trial(metric, mode, scope)
         return best.config if best is not None else None
+
+    # -- several objectives (through ResultGrid, which holds the rules) ----------------------
+    def _grid(self) -> Any:
+        from tunecore.result_grid import ResultGrid
+
+        return ResultGrid.from_records(self.trials, self.experiment_dir, self.metric, self.mode, self.constraints)
+
+    def get_pareto_front(self, metric: Any = None, mode: Any = None, scope: str = "last") -> list[TrialRecord]:
+        """The feasible trials no other trial beats in every objective (see ``ResultGrid.get_pareto_front``);
+        ``metric``/``mode`` default to the run's."""
+        ids = {r.trial_id for r in self._grid().get_pareto_front(metric, mode, scope)}
+        return [t for t in self.trials if t.trial_id in ids]
+
+    def get_hypervolume(self, reference_point: Any, metric: Any = None, mode: Any = None,
+                        scope: str = "last") -> float:
+        """The Pareto front's hypervolume against ``reference_point`` (see ``ResultGrid.get_hypervolume``)."""
+        return float(self._grid().get_hypervolume(reference_point, metric, mode, scope))
+
+    def get_param_importances(self, metric: Optional[str] = None, **kwargs: Any) -> dict[str, float]:
+        """How much each searched parameter explains ``metric`` (see ``ResultGrid.get_param_importances``)."""
+        return dict(self._grid().get_param_importances(metric, **kwargs))
 
     def rows(self) -> list[dict]:
         """One flat dict a trial: last result (``/``-joined keys) plus ``config/<key>`` columns."""

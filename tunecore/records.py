@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from tunecore import result as R
+from tunecore.objective import Objective
 from tunecore.util import read_json_lines
 
 
@@ -106,15 +107,25 @@ def read_records(experiment_dir: str) -> Optional[list[TrialRecord]]:
     Raises:
         TuneError: the state file is unreadable or from a newer tunecore.
     """
+    return read_experiment(experiment_dir)[0]
+
+
+def read_experiment(experiment_dir: str) -> tuple[Optional[list[TrialRecord]], Objective]:
+    """The trials of an experiment folder's state file (None when it has none) and the objective
+    the run was given (``Objective()`` when none, or for a folder without a state file).
+
+    Raises:
+        TuneError: the state file is unreadable or from a newer tunecore.
+    """
     from tunecore.execution.endings import last_error
     from tunecore.execution.state import load_experiment_state
 
     state = load_experiment_state(experiment_dir)
     if state is None:
-        return None
+        return None, Objective()
     records = [r for r in (TrialRecord.from_state(e, experiment_dir) for e in state["trials"] if isinstance(e, dict))
                if r is not None]
     for record in records:
         if record.status == "ERROR" and not record.error:  # the state file does not hold the message
             record.error = last_error(record.logdir)
-    return records
+    return records, Objective.from_json(state.get("objective"))

@@ -36,9 +36,11 @@ from typing import Any, Optional, Union, overload
 from tunecore import result as R
 from tunecore.errors import TrialError, TuneError
 from tunecore.execution.retention import CheckpointConfig, CheckpointManager, TrackedCheckpoint, checkpoint_score
-from tunecore.records import TrialRecord, read_records
+from tunecore.objective import Objective, check_constraints, check_objective
+from tunecore.pareto import front_indices, hypervolume, is_feasible, minimized
+from tunecore.records import TrialRecord, read_experiment
 from tunecore.trainables.checkpoint import Checkpoint, checkpoint_number
-from tunecore.util import as_float, flatten_dict, from_jsonable, read_json_lines
+from tunecore.util import as_float, flatten_dict, from_jsonable, lookup_metric, read_json_lines
 
 __all__ = [
     "MODES",
@@ -72,17 +74,6 @@ class NoResultError(TuneError, RuntimeError):
 
 
 # -- the scope arithmetic (pure) ------------------------------------------------------------
-def _lookup(row: Any, metric: str) -> Any:
-    """``row[metric]``; ``"a/b"`` is ``row["a"]["b"]`` unless ``"a/b"`` is a key itself."""
-    if not isinstance(row, dict):
-        return None
-    if metric in row:
-        return row[metric]
-    if "/" not in metric:
-        return None
-    return flatten_dict(row).get(metric)
-
-
 def metric_values(rows: Iterable[Any], metric: str) -> list[float]:
     """The values of ``metric`` in ``rows``, in order, as floats.
 
@@ -91,7 +82,7 @@ def metric_values(rows: Iterable[Any], metric: str) -> list[float]:
     """
     values = []
     for row in rows:
-        value = as_float(_lookup(row, metric))
+        value = as_float(lookup_metric(row, metric))
         if value is not None:
             values.append(value)
     return values
@@ -169,6 +160,18 @@ def _check_scope(scope: Any) -> None:
 def _check_mode(mode: Any, name: str) -> None:
     if mode not in MODES:
         raise ResultGridError(f"{name} must be one of {list(MODES)}, but got {name}={mode!r}")
+
+
+def _objective(metric: Any, mode: Any, constraints: Any, owner: str, partial: bool = False) -> Objective:
+    """The checked objective; a bad one raises :class:`ResultGridError`."""
+    try:
+        metric, mode = check_objective(metric, mode, owner, partial=partial)
+        keys = check_constraints(constraints, metric, owner)
+    except ResultGridError:
+        raise
+    except TuneError as exc:
+        raise ResultGridError(str(exc)) from None
+    return Objective(metric, mode, tuple(keys) if keys else None)
 
 
 def _pandas(what: str) -> Any:
@@ -441,7 +444,7 @@ class Result:
             raise NoResultError(f"No checkpoint exists for trial {self.trial_id or self.path}.")
         _check_mode(mode, "mode")
         scored = [(value, ckpt) for ckpt, metrics in self.best_checkpoints
-                  if (value := as_float(_lookup(metrics, metric))) is not None and not math.isnan(value)]
+                  if (value := as_float(lookup_metric(metrics, metric))) is not None and not math.isnan(value)]
         if not scored:
             raise NoResultError(f"Invalid metric name {metric!r}: no checkpoint of trial {self.trial_id or self.path} "
                                 f"was reported with it. You may choose from the metrics {sorted(self.metrics)}.")
@@ -520,50 +523,53 @@ class ResultGrid:
     Args:
         results: the results, in trial order.
         experiment_path: the experiment folder.
-        metric, mode: the defaults of :meth:`get_best_result` (the ``TuneConfig``'s).
+        metric, mode: the defaults of :meth:`get_best_result` (the ``TuneConfig``'s); lists for
+            several objectives: the defaults of :meth:`get_pareto_front` and :meth:`get_hypervolume`.
+        constraints: result keys that must be ``<= 0`` in a trial's last result for it to be
+            feasible; an infeasible trial is never the best one nor on the Pareto front.
 
     Build one with :meth:`from_path` (a folder) or :meth:`from_trials` (live trials).
     """
 
     def __init__(self, results: Sequence[Result] = (), experiment_path: Optional[str] = None,
-                 metric: Optional[str] = None, mode: Optional[str] = None) -> None:
-        if mode is not None:
-            _check_mode(mode, "mode")
-        if metric is not None and not isinstance(metric, str):
-            raise ResultGridError(f"metric must be a str or None, but got metric={metric!r}")
+                 metric: Any = None, mode: Any = None, constraints: Optional[Sequence[str]] = None) -> None:
+        objective = _objective(metric, mode, constraints, "ResultGrid", partial=True)
         self._results = list(results)
         self._experiment_path = experiment_path
-        self._metric = metric
-        self._mode = mode
+        self._metric = objective.metric
+        self._mode = objective.mode
+        self._constraints = list(objective.constraints or ())
 
     # -- constructors -----------------------------------------------------------------------
     @classmethod
     def from_records(cls, records: Iterable[TrialRecord], experiment_path: Optional[str] = None,
-                     metric: Optional[str] = None, mode: Optional[str] = None,
+                     metric: Any = None, mode: Any = None, constraints: Optional[Sequence[str]] = None,
                      _saved: Optional[dict[str, _Saved]] = None) -> ResultGrid:
         """The grid of :class:`tunecore.records.TrialRecord` s (what ``read_records`` returns).
 
         A record's checkpoints are the ``checkpoint_N`` folders in its trial folder.
         """
         saved = _saved or {}
-        return cls([Result._of(r, saved.get(r.trial_id) or _Saved()) for r in records], experiment_path, metric, mode)
+        return cls([Result._of(r, saved.get(r.trial_id) or _Saved()) for r in records], experiment_path, metric, mode,
+                   constraints)
 
     @classmethod
     def from_trials(cls, trials: Iterable[Any], experiment_path: Optional[str] = None,
-                    metric: Optional[str] = None, mode: Optional[str] = None) -> ResultGrid:
+                    metric: Any = None, mode: Any = None, constraints: Optional[Sequence[str]] = None) -> ResultGrid:
         """The grid of live :class:`tunecore.execution.trial.Trial` s (what ``Tuner.fit()`` ran)."""
         trials = list(trials)
         records = [TrialRecord.from_trial(t) for t in trials]
         saved = {r.trial_id: _Saved.of_trial(t) for r, t in zip(records, trials)}
-        return cls.from_records(records, experiment_path, metric, mode, _saved=saved)
+        return cls.from_records(records, experiment_path, metric, mode, constraints, _saved=saved)
 
     @classmethod
-    def from_path(cls, experiment_path: Union[str, os.PathLike], metric: Optional[str] = None,
-                  mode: Optional[str] = None) -> ResultGrid:
+    def from_path(cls, experiment_path: Union[str, os.PathLike], metric: Any = None,
+                  mode: Any = None, constraints: Optional[Sequence[str]] = None) -> ResultGrid:
         """The grid of an experiment folder (``<storage_path>/<name>``, or its ``experiment_state.json``).
 
         Reads the state file (a folder that was moved or copied is fine); without one, every
-        trial folder with a ``result.json`` (as :meth:`Result.from_path`).
+        trial folder with a ``result.json`` (as :meth:`Result.from_path`). ``metric``, ``mode``
+        and ``constraints`` default to what the run was given (saved in the state file).
 
         Raises:
             TuneError: not a folder, a state file that cannot be read, or no trials at all.
@@ -575,18 +581,22 @@ class ResultGrid:
             path = os.path.dirname(path)
         if not os.path.isdir(path):
             raise TuneError(f"{path!r} is not a folder; give an experiment folder such as ~/ray_results/my_experiment")
-        records = read_records(path)
+        records, saved_objective = read_experiment(path)
+        if metric is None and mode is None:
+            metric, mode = saved_objective.metric, saved_objective.mode
+        if constraints is None and saved_objective.constraints:
+            constraints = list(saved_objective.constraints)
         if records is None:
             folders = sorted(e.path for e in os.scandir(path)
                              if e.is_dir() and os.path.isfile(os.path.join(e.path, R.RESULT_FILE)))
             if not folders:
                 raise TuneError(f"No experiment in {path!r}: it has no experiment_state.json and no trial folders "
                                 "with result.json.")
-            return cls([Result.from_path(f) for f in folders], path, metric, mode)
+            return cls([Result.from_path(f) for f in folders], path, metric, mode, constraints)
         state = load_experiment_state(path) or {}
         saved = {e["trial_id"]: _Saved.of_state(e) for e in state.get("trials", [])
                  if isinstance(e, dict) and isinstance(e.get("trial_id"), str)}
-        return cls.from_records(records, path, metric, mode, _saved=saved)
+        return cls.from_records(records, path, metric, mode, constraints, _saved=saved)
 
     # -- a list of results --------------------------------------------------------------------
     def __len__(self) -> int:
@@ -646,16 +656,26 @@ class ResultGrid:
                 trial has a number.
 
         Returns:
-            The best trial's result (the first of equals); with one trial, that trial's.
+            The best trial's result (the first of equals); with one trial, that trial's. With
+            constraints, only feasible trials compete (one infeasible trial is not the best).
 
         Raises:
-            ResultGridError: no metric or mode given nor known, an unknown scope or mode.
-            NoResultError: no trial has a usable value of the metric.
+            ResultGridError: no metric or mode given nor known, an unknown scope or mode, or a
+                list of metrics (several objectives: :meth:`get_pareto_front`).
+            NoResultError: no feasible trial has a usable value of the metric.
         """
         _check_scope(scope)
         if mode is not None:
             _check_mode(mode, "mode")
-        if len(self._results) == 1:  # as Ray: the only trial is the best one
+        for given in (metric, mode) if metric is not None else (self._metric, self._mode):
+            if isinstance(given, (list, tuple)):
+                raise ResultGridError(
+                    "get_best_result ranks trials by one metric, but the objective is "
+                    f"metric={metric or self._metric!r}. "
+                    "Pass one metric and mode, e.g. get_best_result(metric='loss', mode='min'), or use "
+                    "get_pareto_front() for the trials no other trial beats in every objective.")
+        feasible = self._feasible()
+        if len(self._results) == 1 and feasible[0]:  # as Ray: the only trial is the best one
             return self._results[0]
         metric = metric or self._metric
         if not metric:
@@ -667,11 +687,15 @@ class ResultGrid:
                                   "specify a mode in the `TuneConfig` of your `Tuner`.")
         if not self._results:
             raise NoResultError(f"No best trial found for the given metric: {metric}: the grid has no trials.")
-        scores = [scope_score(self._values(r, metric, scope), scope, mode) for r in self._results]
+        scores = [scope_score(self._values(r, metric, scope), scope, mode) if ok else None
+                  for r, ok in zip(self._results, feasible)]
         best = _best_index(scores, mode, filter_nan_and_inf)
         if best is None:
             message = (f"No best trial found for the given metric: {metric}. This means that no trial has reported "
                        "this metric")
+            if not all(feasible):
+                message += (f" (only feasible trials count: {feasible.count(False)} of {len(feasible)} break the "
+                            f"constraints {self._constraints!r})")
             if filter_nan_and_inf:
                 message += (", or all values reported for this metric are NaN or infinite. To not ignore NaN "
                             "values, you can set the `filter_nan_and_inf` arg to False.")
@@ -687,10 +711,120 @@ class ResultGrid:
     @staticmethod
     def _values(result: Result, metric: str, scope: str) -> list[float]:
         if scope == "last":  # the last result, unless it lacks the metric: then the last row with it
-            value = as_float(_lookup(result._last(), metric))
+            value = as_float(lookup_metric(result._last(), metric))
             if value is not None:
                 return [value]
         return metric_values(result._rows(), metric)
+
+    # -- several objectives -------------------------------------------------------------------
+    def _feasible(self) -> list[bool]:
+        """Per result: every constraint ``<= 0`` in its last result (all True without constraints)."""
+        if not self._constraints:
+            return [True] * len(self._results)
+        return [is_feasible(r._last(), self._constraints) for r in self._results]
+
+    def _objectives(self, metric: Any, mode: Any, what: str) -> tuple[list[str], list[str]]:
+        metric = self._metric if metric is None else metric
+        mode = self._mode if mode is None else mode
+        if metric is None or mode is None:
+            raise ResultGridError(f"No metric or mode is provided. Pass {what}(metric=['loss', 'latency'], "
+                                  "mode=['min', 'min']) or give them in the TuneConfig of your Tuner.")
+        metric = [metric] if isinstance(metric, str) else metric
+        mode = [mode] * len(metric) if isinstance(mode, str) else mode
+        objective = _objective(metric, mode, None, what)
+        return list(objective.metric), list(objective.mode)
+
+    def _points(self, metrics: Sequence[str], modes: Sequence[str], scope: str) -> list[list[float]]:
+        points = []
+        for result in self._results:
+            row = []
+            for metric, mode in zip(metrics, modes):
+                score = scope_score(self._values(result, metric, scope), scope, mode)
+                row.append(math.nan if score is None else score)
+            points.append(row)
+        return points
+
+    def get_pareto_front(self, metric: Any = None, mode: Any = None, scope: str = "last") -> list[Result]:
+        """The results no other trial beats in every objective: the Pareto front (tunecore).
+
+        Only feasible trials whose every objective is a finite number take part (a NaN or an
+        infinity cannot be ranked). ``scope`` turns each trial's values of each metric into one
+        number, as in :meth:`get_best_result`.
+
+        Args:
+            metric: a list of metrics (one metric works too); default: the TuneConfig's.
+            mode: a list of ``"min"``/``"max"``, one per metric (or one for all); default: the TuneConfig's.
+            scope: ``last``, ``avg``, ``last-5-avg``, ``last-10-avg`` or ``all``.
+
+        Returns:
+            The front's results, in trial order (empty when no trial qualifies).
+
+        Raises:
+            ResultGridError: no metric or mode given nor known, lengths that differ, an unknown
+                scope or mode.
+        """
+        _check_scope(scope)
+        metrics, modes = self._objectives(metric, mode, "get_pareto_front")
+        indices = front_indices(self._points(metrics, modes, scope), modes, self._feasible())
+        return [self._results[i] for i in indices]
+
+    def get_hypervolume(self, reference_point: Sequence[float], metric: Any = None, mode: Any = None,
+                        scope: str = "last") -> float:
+        """The hypervolume of the Pareto front (:meth:`get_pareto_front`) against ``reference_point``
+        (tunecore): the volume of objective space its trials dominate, bounded by the reference.
+
+        ``reference_point`` is in the metrics' own units, one value per metric, worse than every
+        point that should count (above them for ``"min"``, below for ``"max"``).
+
+        Raises:
+            ResultGridError: a reference point of another length or not finite, and as
+                :meth:`get_pareto_front`.
+        """
+        _check_scope(scope)
+        metrics, modes = self._objectives(metric, mode, "get_hypervolume")
+        reference = [as_float(v) for v in reference_point]
+        if len(reference) != len(metrics) or any(v is None or not math.isfinite(v) for v in reference):
+            raise ResultGridError(f"reference_point must be {len(metrics)} finite numbers (one per metric "
+                                  f"{metrics!r}), but got {list(reference_point)!r}")
+        points = self._points(metrics, modes, scope)
+        front = front_indices(points, modes, self._feasible())
+        return hypervolume(minimized([points[i] for i in front], modes), minimized([reference], modes)[0])
+
+    def get_param_importances(self, metric: Optional[str] = None, *, params: Optional[Sequence[str]] = None,
+                              scope: str = "last", method: str = "mdi", seed: int = 0) -> dict[str, float]:
+        """How much each searched parameter explains ``metric`` across the trials (tunecore).
+
+        A random forest (scikit-learn) is fitted on the trials' configs against their score
+        (``scope`` as in :meth:`get_best_result`); see :mod:`tunecore.importance` for the
+        methods (``"mdi"``, ``"permutation"``). Needs scikit-learn.
+
+        Args:
+            metric: one metric (default: the TuneConfig's, or its first for several objectives).
+            params: the parameters to rank (``/``-joined for nested ones); default: every config
+                key that varies across the trials.
+
+        Returns:
+            ``{parameter: share}``, largest first, summing to 1.
+
+        Raises:
+            ResultGridError: no metric given nor known; TuneError: fewer than 2 trials with a
+                finite score, or scikit-learn missing.
+        """
+        from tunecore.importance import param_importances
+
+        _check_scope(scope)
+        if metric is None:
+            metric = self._metric[0] if isinstance(self._metric, list) else self._metric
+        if not isinstance(metric, str) or not metric:
+            raise ResultGridError("get_param_importances needs one metric: get_param_importances(metric='loss'), "
+                                  f"or a metric in the TuneConfig; got metric={metric!r}")
+        mode = "min"
+        if isinstance(self._metric, list) and metric in self._metric:
+            mode = self._mode[self._metric.index(metric)] if isinstance(self._mode, list) else mode
+        elif isinstance(self._mode, str):
+            mode = self._mode
+        values = [scope_score(self._values(r, metric, scope), scope, mode) for r in self._results]
+        return param_importances([r.config for r in self._results], values, params=params, method=method, seed=seed)
 
     # -- a table ------------------------------------------------------------------------------
     def get_dataframe(self, filter_metric: Optional[str] = None, filter_mode: Optional[str] = None) -> Any:
@@ -719,7 +853,7 @@ class ResultGrid:
             source = result._last()
             if metric and mode:
                 rows = result._rows()
-                values = [as_float(_lookup(row, metric)) for row in rows]
+                values = [as_float(lookup_metric(row, metric)) for row in rows]
                 scores = [None if v is None or math.isnan(v) else v for v in values]
                 best = _best_index(scores, mode, filter_nan_and_inf=False)
                 if best is not None:

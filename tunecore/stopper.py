@@ -27,6 +27,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from tunecore.errors import TuneError
+from tunecore.objective import refuse_metric_list
 from tunecore.result import TRAINING_ITERATION
 from tunecore.util import as_float
 
@@ -53,6 +54,7 @@ def _std(values: Any) -> float:
 
 
 def _check_metric(owner: str, metric: Any) -> str:
+    refuse_metric_list(owner, metric)
     if not isinstance(metric, str) or not metric:
         raise TuneError(f"{owner} needs metric, the name of a result key (a non-empty str), but got "
                         f"metric={metric!r}")

@@ -13,13 +13,13 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
                     with_server: bool = False, server_port: int = 4321, server_host: str = "127.0.0.1",
                     verbose: Union[bool, int] = True, queue_trials: bool = False,
                     trial_executor: Any = None, resume: bool = False, raise_on_failed_trial: bool = True,
-                    address: Optional[str] = None, metric: Optional[str] = None,
-                    mode: Optional[str] = None, reuse_actors: bool = True,
+                    address: Optional[str] = None, metric: Union[str, list[str], None] = None,
+                    mode: Union[str, list[str], None] = None, reuse_actors: bool = True,
                     num_cpus: Optional[int] = None, num_gpus: Optional[int] = None,
                     printer: Any = None, callbacks: Optional[list] = None,
                     max_concurrent_trials: Optional[int] = None, time_budget_s: Any = None,
                     fail_fast: Union[bool, str] = False, trial_name_creator: Any = None,
-                    trial_dirname_creator: Any = None) -> list[Trial]:
+                    trial_dirname_creator: Any = None, constraints: Optional[list[str]] = None) -> list[Trial]:
     """Run experiments and return every trial, in creation order.
 
     Args:
@@ -37,7 +37,9 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
         address: join this Ray cluster (default: the Ray already started, else
             ``RAY_ADDRESS``, else a new local one).
         metric, mode: the objective, given to the scheduler and search algorithm and
-            used to name the best trial.
+            used to name the best trial; for several objectives a list of metrics and a list
+            of as many modes (``["min", "max"]``), taken by the components that accept them
+            (the others refuse a list, naming those that take one) and used for the Pareto front.
         reuse_actors: keep worker processes between trials with the same resources.
         num_cpus, num_gpus: size of a local Ray started here.
         printer: what prints the status table and results, an object with the methods of
@@ -52,6 +54,9 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
             ``"raise"`` also raises the failure from this call.
         trial_name_creator, trial_dirname_creator: ``f(trial) -> str``: the name shown for a
             trial, and its folder's name (default ``<name>_<trial id>``).
+        constraints: (tunecore) result keys that must be ``<= 0`` for a trial to be feasible:
+            an infeasible trial is never named best nor put on a Pareto front; searchers that
+            model constraints (``OptunaSearch``) are told them.
     """
     return ExperimentRun(
         experiments, search_alg=search_alg, scheduler=scheduler, with_server=with_server,
@@ -60,7 +65,7 @@ def run_experiments(experiments: Any = None, search_alg: Any = None, scheduler: 
         address=address, metric=metric, mode=mode, reuse_actors=reuse_actors, num_cpus=num_cpus,
         num_gpus=num_gpus, printer=printer, callbacks=callbacks, max_concurrent_trials=max_concurrent_trials,
         time_budget_s=time_budget_s, fail_fast=fail_fast, trial_name_creator=trial_name_creator,
-        trial_dirname_creator=trial_dirname_creator).run()
+        trial_dirname_creator=trial_dirname_creator, constraints=constraints).run()
 
 
 def run(run_or_experiment: Any, name: Optional[str] = None, *, stop: Any = None, config: Optional[dict] = None,

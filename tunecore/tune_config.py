@@ -18,13 +18,9 @@ from typing import Any, Callable, Optional, Union
 
 from tunecore.errors import TuneError
 from tunecore.execution.retention import CheckpointConfig
+from tunecore.objective import Objective
 
 __all__ = ["CheckpointConfig", "FailureConfig", "RunConfig", "TuneConfig"]
-
-
-def _check_mode(mode: Any) -> None:
-    if mode is not None and mode not in ("min", "max"):
-        raise TuneError(f"mode must be 'min' or 'max' (or None), but got mode={mode!r}")
 
 
 @dataclass
@@ -33,7 +29,9 @@ class TuneConfig:
 
     Args:
         metric, mode: the objective (``"min"``/``"max"``), given to the scheduler and the
-            search algorithm and the default of ``ResultGrid.get_best_result``.
+            search algorithm and the default of ``ResultGrid.get_best_result``; for several
+            objectives, a list of metrics and a list of as many modes (the default of
+            ``ResultGrid.get_pareto_front``).
         search_alg: a ``tunecore.search.Searcher`` (e.g. ``tune_optuna.OptunaSearch``), a
             seed-API ``SearchAlgorithm``, or a registered name; default: random/grid search.
         scheduler: a trial scheduler (``tune_hyperband.ASHAScheduler``, ``tune_pbt.PopulationBasedTraining``,
@@ -43,10 +41,13 @@ class TuneConfig:
         time_budget_s: end the run after this many seconds (or a ``timedelta``) of wall-clock time.
         reuse_actors: keep worker processes between trials (None: tunecore's default, True).
         trial_name_creator, trial_dirname_creator: ``f(trial) -> str`` for a trial's name and folder.
+        constraints: (tunecore) result keys that must be ``<= 0`` for a trial to be feasible;
+            an infeasible trial is never the best one nor on a Pareto front, and searchers that
+            model constraints (``OptunaSearch``) are told them.
     """
 
-    mode: Optional[str] = None
-    metric: Optional[str] = None
+    mode: Union[str, list[str], None] = None
+    metric: Union[str, list[str], None] = None
     search_alg: Any = None
     scheduler: Any = None
     num_samples: int = 1
@@ -55,11 +56,12 @@ class TuneConfig:
     reuse_actors: Optional[bool] = None
     trial_name_creator: Optional[Callable[[Any], str]] = None
     trial_dirname_creator: Optional[Callable[[Any], str]] = None
+    constraints: Optional[list[str]] = None
 
     def __post_init__(self) -> None:
-        _check_mode(self.mode)
-        if self.metric is not None and not isinstance(self.metric, str):
-            raise TuneError(f"metric must be a result key (a str), but got metric={self.metric!r}")
+        objective = Objective.of(self.metric, self.mode, self.constraints, owner="TuneConfig")
+        self.metric, self.mode = objective.metric, objective.mode
+        self.constraints = list(objective.constraints) if objective.constraints else None
         if isinstance(self.num_samples, bool) or not isinstance(self.num_samples, int) or self.num_samples == 0 \
                 or self.num_samples < -1:
             raise TuneError(f"num_samples must be an int >= 1, but got num_samples={self.num_samples!r}")

@@ -122,6 +122,7 @@ class Tuner:
         self._save()
         run = ExperimentRun(
             self._experiment, search_alg=tc.search_alg, scheduler=tc.scheduler, metric=tc.metric, mode=tc.mode,
+            constraints=tc.constraints,
             verbose=1 if rc.verbose is None else min(int(rc.verbose), 2), resume=self._resume,
             raise_on_failed_trial=False, reuse_actors=True if tc.reuse_actors is None else tc.reuse_actors,
             address=rc.address, printer=rc.progress_reporter, callbacks=rc.callbacks,
@@ -129,7 +130,8 @@ class Tuner:
             fail_fast=failure.fail_fast, trial_name_creator=tc.trial_name_creator,
             trial_dirname_creator=tc.trial_dirname_creator)
         trials = run.run()
-        self._results = ResultGrid.from_trials(trials, self.experiment_path, metric=tc.metric, mode=tc.mode)
+        self._results = ResultGrid.from_trials(trials, self.experiment_path, metric=tc.metric, mode=tc.mode,
+                                               constraints=tc.constraints)
         return self._results
 
     def get_results(self) -> Any:
@@ -140,7 +142,8 @@ class Tuner:
             return self._results
         if not os.path.exists(os.path.join(self.experiment_path, R.EXPERIMENT_STATE_FILE)):
             raise TuneError(f"No results yet: {self.experiment_path} holds no experiment; call fit() first.")
-        return ResultGrid.from_path(self.experiment_path, metric=self.tune_config.metric, mode=self.tune_config.mode)
+        return ResultGrid.from_path(self.experiment_path, metric=self.tune_config.metric, mode=self.tune_config.mode,
+                                    constraints=self.tune_config.constraints)
 
     # -- restoring ---------------------------------------------------------------------------
     @classmethod

@@ -259,6 +259,17 @@ def flatten_dict(d: dict, sep: str = "/", prefix: Optional[str] = None) -> dict:
     return out
 
 
+def lookup_metric(row: Any, metric: str) -> Any:
+    """``row[metric]``; ``"a/b"`` is ``row["a"]["b"]`` unless ``"a/b"`` is a key itself (None when absent)."""
+    if not isinstance(row, dict):
+        return None
+    if metric in row:
+        return row[metric]
+    if "/" not in metric:
+        return None
+    return flatten_dict(row).get(metric)
+
+
 def pin_in_object_store(obj: Any) -> str:
     """Put ``obj`` in Ray's object store for the life of this driver; return a string id.
 

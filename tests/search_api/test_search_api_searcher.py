@@ -133,8 +133,8 @@ def test_set_search_properties_keeps_a_searcher_s_own_objective():
 @pytest.mark.parametrize("kwargs, match", [
     ({"mode": "minimize"}, "mode must be"),
     ({"metric": 3}, "metric must be"),
-    ({"metric": ["a", "b"], "mode": "min"}, "must match"),
-    ({"metric": ["a", "b"], "mode": ["min"]}, "must match"),
+    ({"metric": ["a", "b"], "mode": "min"}, r"mode must be a list of as many"),
+    ({"metric": ["a", "b"], "mode": ["min"]}, "must have the same length"),
 ])
 def test_bad_metric_or_mode_is_a_tune_error(kwargs, match):
     with pytest.raises(tune.TuneError, match=match):

@@ -13,7 +13,8 @@ from tunecore.errors import TuneError
 
 #: Keys a spec file may hold beside ``experiments`` (passed to run_experiments).
 RUN_OPTIONS = ("scheduler", "search_alg", "with_server", "server_port", "server_host", "verbose",
-               "queue_trials", "raise_on_failed_trial", "address", "metric", "mode", "reuse_actors", "resume")
+               "queue_trials", "raise_on_failed_trial", "address", "metric", "mode", "reuse_actors", "resume",
+               "constraints")
 
 
 class CommandRegistry:
@@ -80,31 +81,67 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0 if all(t.status.value == "TERMINATED" for t in trials) else 1
 
 
+def _split_list(value: Optional[str]) -> Any:
+    """``"a,b"`` -> ``["a", "b"]`` (several objectives); ``"a"`` stays ``"a"``."""
+    if value is None or "," not in value:
+        return value
+    return [part.strip() for part in value.split(",")]
+
+
 def _cmd_ls(args: argparse.Namespace) -> int:
     from tunecore.analysis import Analysis
-    from tunecore.execution.status import pick_metric
-    from tunecore.util import as_float, dumps
-
-    analysis = Analysis(args.dir)
-    metric, mode = pick_metric(analysis.trials, args.metric, args.mode)  # type: ignore[arg-type]
-    endings = _endings(analysis)
-    if args.json:
-        print(dumps([{"trial_id": t.trial_id, "name": t.name, "status": t.status,
-                      "ending": endings[t.trial_id][0], "exploits": endings[t.trial_id][1],
-                      "metric": (t.last_result or {}).get(metric) if metric else None,
-                      "config": t.config} for t in analysis.trials], indent=2))
-        return 0
     from tunecore.execution.endings import ending_label
+    from tunecore.execution.status import pick_metric
+    from tunecore.pareto import pareto_trials
+    from tunecore.util import as_float, dumps, lookup_metric
 
-    rows = [("TRIAL", "STATUS", "ENDING", metric or "METRIC", "CONFIG")]
+    metric_arg, mode_arg = _split_list(args.metric), _split_list(args.mode)
+    if isinstance(metric_arg, list) and mode_arg is None:
+        raise TuneError(f"--metric {args.metric} names several objectives; give as many modes, e.g. "
+                        f"--mode {','.join(['min'] * len(metric_arg))}")
+    analysis = Analysis(args.dir, metric_arg, mode_arg)
+    metric, mode = pick_metric(analysis.trials, analysis.metric, analysis.mode)  # type: ignore[arg-type]
+    metrics = metric if isinstance(metric, list) else [metric] if metric else []
+    front = {t.trial_id for t in pareto_trials(analysis.trials, metric, mode, analysis.constraints)} \
+        if isinstance(metric, list) else set()
+    endings = _endings(analysis)
+
+    def value(t: Any, m: str) -> Optional[float]:
+        return as_float(lookup_metric(t.last_result or {}, m))
+
+    if args.json:
+        out = []
+        for t in analysis.trials:
+            row = {"trial_id": t.trial_id, "name": t.name, "status": t.status, "ending": endings[t.trial_id][0],
+                   "exploits": endings[t.trial_id][1], "config": t.config}
+            if isinstance(metric, list):
+                row["metrics"] = {m: lookup_metric(t.last_result or {}, m) for m in metrics}
+                row["pareto"] = t.trial_id in front
+            else:
+                row["metric"] = lookup_metric(t.last_result or {}, metric) if metric else None
+            out.append(row)
+        print(dumps(out, indent=2))
+        return 0
+    marked = isinstance(metric, list)
+    rows = [("TRIAL", "STATUS", "ENDING", *(metrics or ["METRIC"]), *(["PARETO"] if marked else []), "CONFIG")]
     for t in analysis.trials:
-        value = as_float((t.last_result or {}).get(metric)) if metric else None
-        shown = f"{value:.6g}" if value is not None else "-"
-        rows.append((t.name, t.status, ending_label(*endings[t.trial_id]), shown,
+        shown = [f"{v:.6g}" if (v := value(t, m)) is not None else "-" for m in metrics] or ["-"]
+        mark = (["*" if t.trial_id in front else ""] if marked else [])
+        rows.append((t.name, t.status, ending_label(*endings[t.trial_id]), *shown, *mark,
                      dumps(t.config, sort_keys=True)))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    n = len(rows[0]) - 1
+    widths = [max(len(r[i]) for r in rows) for i in range(n)]
     for r in rows:
-        print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]:>{widths[3]}}  {r[4]}")
+        cells = [f"{r[i]:<{widths[i]}}" if i < 3 or (marked and i == n - 1) else f"{r[i]:>{widths[i]}}"
+                 for i in range(n)]
+        print("  ".join(cells + [r[n]]))
+    if marked:
+        objectives = ", ".join(f"{m} {o}" for m, o in zip(metrics, mode))
+        names = ", ".join(t.name for t in analysis.trials if t.trial_id in front)
+        print(f"\nPareto front ({objectives}): {len(front)} of {len(analysis.trials)} trials"
+              + (f" (feasible: {', '.join(analysis.constraints)} <= 0)" if analysis.constraints else "")
+              + (f": {names}" if names else ""))
+        return 0
     best = analysis.get_best_trial(metric, mode) if metric else None
     if best is not None:
         print(f"\nBest ({metric}, {mode}): {best.name}  {dumps(best.config, sort_keys=True)}")
@@ -133,8 +170,9 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
 
     def configure_ls(p: argparse.ArgumentParser) -> None:
         p.add_argument("dir", help="an experiment folder, e.g. ~/ray_results/my_experiment")
-        p.add_argument("--metric", help="the metric to show (default: a common one found in the results)")
-        p.add_argument("--mode", choices=("min", "max"), help="whether lower or higher is better")
+        p.add_argument("--metric", help="the metric to show, or several comma-separated (a,b) to mark the Pareto "
+                                        "front (default: the run's objective, else a common metric in the results)")
+        p.add_argument("--mode", help="min or max (comma-separated, one per metric, for several)")
         p.add_argument("--json", action="store_true", help="print JSON")
 
     cli.register("run", _cmd_run, help="run an experiment spec file", configure=configure_run)

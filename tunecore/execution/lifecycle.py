@@ -24,6 +24,7 @@ from tunecore.errors import TrialsDidNotComplete, TuneError
 from tunecore.execution.state import ExperimentState
 from tunecore.execution.trial import Trial, TrialStatus
 from tunecore.experiment import Experiment, convert_to_experiment_list
+from tunecore.objective import Objective, is_metric_list, refuse_metric_list
 
 if TYPE_CHECKING:  # pragma: no cover
     from tunecore.execution.runner import TrialRunner
@@ -34,19 +35,32 @@ log = get_logger("tunecore.lifecycle")  # a stable name, whatever the module pat
 FINAL_SYNC_BUDGET = 120.0
 
 
-def resolve_components(pm: Any, scheduler: Any, search_alg: Any, metric: Optional[str],
-                       mode: Optional[str]) -> tuple[Any, Any]:
+def resolve_components(pm: Any, scheduler: Any, search_alg: Any, metric: Any, mode: Any,
+                       constraints: Optional[Sequence[str]] = None) -> tuple[Any, Any]:
     """The scheduler and search algorithm (instances, names or ``{"name": ...}``), told the objective.
 
     A :class:`tunecore.search.Searcher` (built or given) is driven through a ``SearchGenerator``.
+    ``constraints`` reach the scheduler and searcher whose ``set_search_properties`` takes them.
+    A list of metrics reaches only components that accept one (``multi_objective = True``, or a
+    single-objective scheduler with a metric of its own); the others are refused here, before
+    any trial starts.
     """
-    from tunecore.search.searcher import as_search_algorithm
+    from tunecore.search.searcher import SearchGenerator, as_search_algorithm, takes_keyword
 
     scheduler = pm.schedulers.create(scheduler if scheduler is not None else "fifo")
     search_alg = as_search_algorithm(pm.searchers.create(search_alg if search_alg is not None else "variant_generator"))
     if metric or mode:
         scheduler.set_search_properties(metric, mode)
+        if is_metric_list(metric) and getattr(search_alg, "multi_objective", None) is False:
+            refuse_metric_list(type(search_alg).__name__, metric)
         search_alg.set_search_properties(metric, mode)
+    if constraints:
+        if takes_keyword(scheduler.set_search_properties, "constraints"):
+            scheduler.set_search_properties(metric, mode, constraints=list(constraints))
+        if isinstance(search_alg, SearchGenerator):  # passed to its Searcher with the config
+            search_alg.constraints = list(constraints)
+        elif takes_keyword(search_alg.set_search_properties, "constraints", var_keyword=True):
+            search_alg.set_search_properties(metric, mode, constraints=list(constraints))
     return scheduler, search_alg
 
 
@@ -108,11 +122,11 @@ class ExperimentRun:
                  with_server: bool = False, server_port: int = 4321, server_host: str = "127.0.0.1",
                  verbose: Any = True, queue_trials: bool = False, trial_executor: Any = None,
                  resume: Any = False, raise_on_failed_trial: bool = True, address: Optional[str] = None,
-                 metric: Optional[str] = None, mode: Optional[str] = None, reuse_actors: bool = True,
+                 metric: Any = None, mode: Any = None, reuse_actors: bool = True,
                  num_cpus: Optional[int] = None, num_gpus: Optional[int] = None, printer: Any = None,
                  callbacks: Optional[Sequence[Any]] = None, max_concurrent_trials: Optional[int] = None,
                  time_budget_s: Any = None, fail_fast: Any = False, trial_name_creator: Any = None,
-                 trial_dirname_creator: Any = None) -> None:
+                 trial_dirname_creator: Any = None, constraints: Optional[Sequence[str]] = None) -> None:
         from tunecore.callback import resolve_callbacks
         from tunecore.execution.notebook import default_printer
         from tunecore.plugins import get_plugin_manager
@@ -120,7 +134,10 @@ class ExperimentRun:
         self.verbosity = 2 if verbose is True else (0 if verbose is False else int(verbose))
         self.plugins = get_plugin_manager()
         self.experiments = convert_to_experiment_list(experiments)
-        self.scheduler, self.search_alg = resolve_components(self.plugins, scheduler, search_alg, metric, mode)
+        self.objective = Objective.of(metric, mode, constraints)
+        metric, mode = self.objective.metric, self.objective.mode
+        self.scheduler, self.search_alg = resolve_components(self.plugins, scheduler, search_alg, metric, mode,
+                                                             self.objective.constraints)
         validate_run(self.experiments, self.scheduler, self.plugins)
         self.options = run_options(max_concurrent_trials, time_budget_s, fail_fast, trial_name_creator,
                                    trial_dirname_creator)
@@ -134,7 +151,7 @@ class ExperimentRun:
         self.ray_options: dict[str, Any] = {"address": address, "num_cpus": num_cpus, "num_gpus": num_gpus}
         self._executor = trial_executor
         self.printer = printer or default_printer(verbose=self.verbosity)
-        self.state = ExperimentState(self.experiments)
+        self.state = ExperimentState(self.experiments, objective=self.objective)
         self.runner: Optional[TrialRunner] = None
         self._interrupts = 0
 
@@ -199,6 +216,7 @@ class ExperimentRun:
                 dirs.append(exp.dir)
         self.runner = TrialRunner(self.search_alg, self.scheduler, executor, self.plugins,
                                   verbose=self.verbosity, metric=self.metric, mode=self.mode,
+                                  constraints=self.objective.constraints,
                                   printer=self.printer, state=self.state, experiment_dirs=dirs,
                                   callbacks=self.callbacks, **self.options)
         return self.runner

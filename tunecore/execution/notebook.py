@@ -124,8 +124,9 @@ def status_html(view: StatusView) -> str:
     trials = view.trials
     metric, _ = pick_metric(trials, view.metric, view.mode)
     keys = _searched_keys(trials)
-    metrics = [R.TRAINING_ITERATION, R.TIME_TOTAL_S] + ([metric] if metric and metric not in
-                                                          (R.TRAINING_ITERATION, R.TIME_TOTAL_S) else [])
+    objectives = metric if isinstance(metric, list) else [metric] if metric else []
+    metrics = [R.TRAINING_ITERATION, R.TIME_TOTAL_S]
+    metrics += [m for m in objectives if m not in metrics]
     groups = _rows_by_state(trials, view.max_rows)
     head = [view.scheduler_line] + ([view.resources_line] if view.resources_line else [])
     head += [f"Result logdir: {d}" for d in view.logdirs]

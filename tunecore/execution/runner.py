@@ -45,13 +45,14 @@ class TrialRunner:
 
     def __init__(self, search_alg: SearchAlgorithm, scheduler: TrialScheduler,
                  trial_executor: Optional[TrialExecutor] = None, plugin_manager: Any = None,
-                 verbose: int = 2, metric: Optional[str] = None, mode: Optional[str] = None,
+                 verbose: int = 2, metric: Any = None, mode: Any = None,
                  printer: Optional[ProgressPrinter] = None, state: Optional[ExperimentState] = None,
                  experiment_dirs: Sequence[str] = (), sync_managers: Sequence[Any] = (),
                  callbacks: Sequence[Any] = (), max_concurrent_trials: Optional[int] = None,
                  time_budget_s: Optional[float] = None, fail_fast: Union[bool, str] = False,
                  trial_name_creator: Optional[Callable[[Trial], str]] = None,
-                 trial_dirname_creator: Optional[Callable[[Trial], str]] = None) -> None:
+                 trial_dirname_creator: Optional[Callable[[Trial], str]] = None,
+                 constraints: Optional[Sequence[str]] = None) -> None:
         from tunecore.callback import CallbackList
         from tunecore.plugins import get_plugin_manager
 
@@ -64,6 +65,7 @@ class TrialRunner:
         self.trial_executor: TrialExecutor = trial_executor
         self.plugins = plugin_manager or get_plugin_manager()
         self.metric, self.mode = metric, mode
+        self.constraints = list(constraints) if constraints else None
         self.printer = printer or ProgressPrinter(verbose=verbose)
         self._trials: list[Trial] = []
         self._by_id: dict[str, Trial] = {}
@@ -747,7 +749,7 @@ class TrialRunner:
         return self.status_view(max_rows)()
 
     def summary(self) -> str:
-        return summary_text(self._trials, self.metric, self.mode)
+        return summary_text(self._trials, self.metric, self.mode, self.constraints)
 
     def print_summary(self) -> None:
         """The closing lines (counts by state, the best trial) through the printer; never raises."""

@@ -24,6 +24,7 @@ from tunecore import result as R
 from tunecore._logging import get_logger
 from tunecore.errors import TuneError
 from tunecore.execution.trial import Checkpoint, Resources, Trial, TrialStatus
+from tunecore.objective import Objective
 from tunecore.util import atomic_write, from_jsonable, to_jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -187,8 +188,10 @@ class ExperimentState:
     :meth:`restore` before the loop starts.
     """
 
-    def __init__(self, experiments: Sequence[Experiment] = ()) -> None:
+    def __init__(self, experiments: Sequence[Experiment] = (), objective: Optional[Objective] = None) -> None:
         self.fingerprints = {exp.dir: fingerprint(exp) for exp in experiments}
+        #: the run's metric, mode and constraints, saved for the readers (``tune ls``, the dashboard)
+        self.objective = objective.to_json() if objective is not None else None
         self._records = _RecordCache()
 
     # -- saving ---------------------------------------------------------------------------
@@ -202,6 +205,8 @@ class ExperimentState:
             "scheduler": {"class": type(scheduler).__name__, "state": _safe_state(scheduler)},
             "finished": all(t.status in _FINISHED for t in trials) and bool(search_alg.is_finished()),
         }
+        if self.objective is not None:
+            common["objective"] = self.objective
         if callbacks:
             common["callbacks"] = _jsonable_or_none(callbacks.get_state())
         by_dir: dict[str, list[str]] = {d: [] for d in experiment_dirs}

@@ -6,6 +6,7 @@ import collections
 import math
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any, Optional, TextIO
 
 import yaml
@@ -19,7 +20,10 @@ DEFAULT_METRICS = ((R.EPISODE_REWARD_MEAN, "max"), (R.MEAN_ACCURACY, "max"), (R.
                    (R.NEG_MEAN_LOSS, "max"))
 
 
-def pick_metric(trials: list[Trial], metric: Optional[str], mode: Optional[str]) -> tuple[Optional[str], str]:
+def pick_metric(trials: list[Trial], metric: Any, mode: Any) -> tuple[Any, Any]:
+    """The run's metric and mode (lists for several objectives), else a common metric found in the results."""
+    if isinstance(metric, list):
+        return metric, mode
     if metric:
         return metric, mode or "max"
     for name, default_mode in DEFAULT_METRICS:
@@ -28,9 +32,15 @@ def pick_metric(trials: list[Trial], metric: Optional[str], mode: Optional[str])
     return None, "max"
 
 
-def best_trial(trials: list[Trial], metric: Optional[str], mode: str) -> Optional[Trial]:
+def best_trial(trials: list[Trial], metric: Optional[str], mode: str,
+               constraints: Optional[Sequence[str]] = None) -> Optional[Trial]:
+    """The trial with the best last ``metric`` among the feasible ones (NaN never wins)."""
+    from tunecore.pareto import is_feasible
+
     best, best_value = None, None
     for t in trials:
+        if constraints and not is_feasible(t.last_result or {}, constraints):
+            continue
         value = as_float((t.last_result or {}).get(metric)) if metric else None
         if value is None or math.isnan(value):
             continue
@@ -171,14 +181,24 @@ class ProgressPrinter:
         self.out.flush()
 
 
-def summary_text(trials: list[Trial], metric: Optional[str], mode: Optional[str]) -> str:
-    """The closing lines of a run: counts by state and the best trial."""
+def summary_text(trials: list[Trial], metric: Any, mode: Any, constraints: Optional[Sequence[str]] = None) -> str:
+    """The closing lines of a run: counts by state and the best trial (the Pareto front for several
+    objectives), among the feasible trials."""
     import json
 
     metric, mode = pick_metric(trials, metric, mode)
     counts = collections.Counter(t.status.value for t in trials)
     lines = [f"Finished {len(trials)} trials: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))]
-    best = best_trial(trials, metric, mode) if metric else None
+    if isinstance(metric, list):
+        from tunecore.pareto import pareto_trials
+
+        front = pareto_trials(trials, metric, mode, constraints)
+        objectives = ", ".join(f"{m} {o}" for m, o in zip(metric, mode))
+        names = ", ".join(str(t) for t in front[:10]) + (f" and {len(front) - 10} more" if len(front) > 10 else "")
+        lines.append(f"Pareto front ({objectives}): {len(front)} of {len(trials)} trials"
+                     + (f": {names}" if front else ""))
+        return "\n".join(lines)
+    best = best_trial(trials, metric, mode, constraints) if metric else None
     if best is not None and best.last_result is not None:
         lines.append(f"Best trial: {best} with {metric}={as_float(best.last_result[metric]):.6g} ({mode}) "
                      f"config={json.dumps(best.config, default=str, sort_keys=True)}")

@@ -7,6 +7,7 @@ import math
 from typing import TYPE_CHECKING, Any, Optional, Protocol
 
 from tunecore.errors import TuneError
+from tunecore.objective import is_metric_list, refuse_metric_list
 from tunecore.util import as_float
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -88,9 +89,12 @@ class TrialScheduler:
 
     metric: Optional[str] = None
     mode: str = "max"
+    #: True for a scheduler that accepts a list of metrics (and modes): several objectives.
+    multi_objective: bool = False
 
     def _init_metric(self, metric: Optional[str], mode: Optional[str], reward_attr: Optional[str],
                      default: str = "episode_reward_mean") -> None:
+        refuse_metric_list(type(self).__name__, metric)
         validate_mode(mode)
         if metric is not None and reward_attr is not None and metric != reward_attr:
             raise TuneError(
@@ -101,7 +105,18 @@ class TrialScheduler:
         self.mode = mode or "max"
 
     def set_search_properties(self, metric: Optional[str], mode: Optional[str]) -> None:
-        """Adopt the experiment-wide metric/mode when the scheduler was not given one."""
+        """Adopt the experiment-wide metric/mode when the scheduler was not given one.
+
+        A single-objective scheduler given its own metric keeps it when the run has several;
+        without one of its own, a list of metrics is refused (with the components that take one).
+        """
+        if is_metric_list(metric) or isinstance(mode, (list, tuple)):
+            if self.multi_objective:
+                self.metric, self.mode = metric, mode  # type: ignore[assignment]
+                return
+            if getattr(self, "_metric_given", False):
+                return
+            refuse_metric_list(type(self).__name__, metric)
         if metric and not getattr(self, "_metric_given", False):
             self.metric = metric
         if mode:

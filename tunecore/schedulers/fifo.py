@@ -6,7 +6,9 @@ from tunecore.schedulers._base import TrialScheduler
 
 
 class FIFOScheduler(TrialScheduler):
-    """The default scheduler: every result continues."""
+    """The default scheduler: every result continues (any objective, several too: it uses none)."""
+
+    multi_objective = True
 
     def debug_string(self) -> str:
         return "Using FIFO scheduling algorithm."

@@ -27,6 +27,7 @@ import warnings
 from typing import Any, Optional, Union
 
 from tunecore.errors import TuneError
+from tunecore.objective import check_objective
 from tunecore.searchers._base import SearchAlgorithm
 from tunecore.searchers.suggestion import SuggestionAlgorithm
 from tunecore.util import atomic_open
@@ -37,38 +38,16 @@ __all__ = ["Searcher", "SearchGenerator", "as_search_algorithm"]
 PUBLIC_SPEC_KEYS = ("stop", "num_samples", "time_budget_s")
 
 
-def _check_metric(metric: Any) -> Any:
-    ok = metric is None or isinstance(metric, str) or (
-        isinstance(metric, list) and metric and all(isinstance(m, str) for m in metric))
-    if not ok:
-        raise TuneError(f"metric must be None, a result key (a string) or a list of them, but got metric={metric!r}")
-    return metric
-
-
-def _check_mode(mode: Any) -> Any:
-    ok = mode in (None, "min", "max") if not isinstance(mode, list) else (
-        bool(mode) and all(m in ("min", "max") for m in mode))
-    if not ok:
-        raise TuneError(f"mode must be None, 'min' or 'max' (or a list of them), but got mode={mode!r}")
-    return mode
-
-
-def _check_pair(metric: Any, mode: Any) -> None:
-    """A list of metrics needs a list of modes of the same length (and a single metric a single mode)."""
-    if metric is None or mode is None:
-        return
-    if isinstance(metric, list) != isinstance(mode, list) or (
-            isinstance(metric, list) and len(metric) != len(mode)):
-        raise TuneError(f"metric and mode must match: one of each, or lists of the same length, but got "
-                        f"metric={metric!r}, mode={mode!r}")
-
-
-def takes_keyword(func: Any, name: str) -> bool:
-    """True if ``func`` has a parameter called ``name`` that can be passed by keyword."""
+def takes_keyword(func: Any, name: str, var_keyword: bool = False) -> bool:
+    """True if ``func`` has a parameter called ``name`` that can be passed by keyword (with
+    ``var_keyword``, also if it takes ``**kwargs``)."""
     try:
-        param = inspect.signature(func).parameters.get(name)
+        params = inspect.signature(func).parameters
     except (TypeError, ValueError):
         return False
+    param = params.get(name)
+    if var_keyword and any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return True
     return param is not None and param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY)
 
 
@@ -129,9 +108,7 @@ class Searcher:
     CKPT_FILE_TMPL = "searcher-state-{}.pkl"
 
     def __init__(self, metric: Optional[str] = None, mode: Optional[str] = None) -> None:
-        self._metric = _check_metric(metric)
-        self._mode = _check_mode(mode)
-        _check_pair(self._metric, self._mode)
+        self._metric, self._mode = check_objective(metric, mode, type(self).__name__, partial=True)
 
     # A subclass that forgot super().__init__() still has metric/mode (None until told).
     @property
@@ -146,10 +123,11 @@ class Searcher:
 
     def _take_objective(self, metric: Any, mode: Any) -> None:
         """Use ``metric``/``mode`` where the searcher was built without them."""
+        metric, mode = check_objective(metric, mode, type(self).__name__, partial=True)
         if self.__dict__.get("_metric") is None and metric is not None:
-            self._metric = _check_metric(metric)
+            self._metric = metric
         if self.__dict__.get("_mode") is None and mode is not None:
-            self._mode = _check_mode(mode)
+            self._mode = mode
 
     # -- the interface -----------------------------------------------------------------
     def set_search_properties(self, metric: Optional[str], mode: Optional[str], config: dict, **spec: Any) -> bool:
@@ -335,7 +313,10 @@ class SearchGenerator(SuggestionAlgorithm):
         check_searcher("SearchGenerator", searcher)
         super().__init__(max_concurrent=None)
         self.searcher = searcher
-        self._objective: tuple[Optional[str], Optional[str]] = (None, None)
+        self._objective: tuple[Any, Any] = (None, None)
+        #: The run's constraints (result keys feasible when <= 0), passed as ``constraints=`` in
+        #: ``set_search_properties``'s ``**spec`` to searchers whose signature takes it.
+        self.constraints: Optional[list[str]] = None
         self._last: dict[str, dict] = {}
         self._searcher_finished = False
         self._saved: Optional[dict] = None
@@ -371,6 +352,8 @@ class SearchGenerator(SuggestionAlgorithm):
         for path, value in space.items():  # JSON domain forms as Domain objects
             set_at(config, path, value)
         spec = {k: experiment.spec[k] for k in PUBLIC_SPEC_KEYS if experiment.spec.get(k) is not None}
+        if self.constraints:
+            spec["constraints"] = list(self.constraints)
         self._warn_on_repeater(experiment)
         metric, mode = self._objective
         forward_search_properties(self.searcher, metric, mode, config, **spec)

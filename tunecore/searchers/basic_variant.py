@@ -96,6 +96,9 @@ class BasicVariantGenerator(SearchAlgorithm):
             call; None (the default, as in the 2018 Tune) produces all of them at once.
     """
 
+    #: Random and grid search use no objective, so several metrics are fine.
+    multi_objective = True
+
     def __init__(self, points_to_evaluate: Optional[list[dict]] = None, max_concurrent: int = 0,
                  constant_grid_search: bool = False,
                  random_state: Union[None, int, np.random.Generator, np.random.RandomState] = None, *,

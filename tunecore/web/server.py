@@ -6,7 +6,9 @@ The server is a small REST API over a running experiment (REST form):
 * ``GET /trials/{id}`` -> ``{"trial_info": <trial info>}``
 * ``POST /trials`` with ``{"name": ..., "spec": {...}}`` -> ``201 {"trials": [<added>...]}``
 * ``PUT /trials/{id}`` with ``{"status": "TERMINATED"}`` -> ``{"trial_info": ...}``
-* ``GET /`` -> the dashboard page; ``GET /api/history?since=N`` its data.
+* ``GET /`` -> the dashboard page; ``GET /api/history?since=N`` its data (with the run's
+  ``"objective"``: ``{"metric", "mode", "constraints"}`` or null), and
+  ``GET /api/importances?metric=NAME`` the searched parameters' importances for a metric.
 
 A trial info is ``{"id", "trainable_name", "name", "config", "status", "result",
 "num_failures", "logdir"}``. Every API request needs ``Authorization: Bearer <token>``;

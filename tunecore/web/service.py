@@ -17,6 +17,7 @@ from tunecore.errors import TuneError
 from tunecore.util import to_jsonable
 from tunecore.web.auth import bearer_matches
 from tunecore.web.checks import MAX_BODY_BYTES, RequestError, check_stop_body, check_trial_id, parse_json_body
+from tunecore.web.importances import check_metric
 from tunecore.web.sources import DataSource
 
 logger = logging.getLogger("tunecore.web")
@@ -197,6 +198,9 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 raise RequestError(400, "since must be an integer.") from None
             return 200, source.history(since, params.get("gen", [None])[0])
+        if path == "/api/importances" and self.command in ("GET", "HEAD"):
+            self._discard_body_or_close()
+            return 200, source.importances(check_metric(parse_qs(query, max_num_fields=10)))
         self._discard_body_or_close()
         raise RequestError(404, f"No such endpoint: {self.command[:10]} {path[:100]}.")
 

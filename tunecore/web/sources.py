@@ -9,10 +9,12 @@ import time
 from typing import Any, Callable, Optional
 
 from tunecore.errors import TuneError
-from tunecore.records import TrialRecord, read_records
+from tunecore.objective import Objective
+from tunecore.records import TrialRecord, read_experiment
 from tunecore.util import to_jsonable
 from tunecore.web.checks import RequestError, check_add_body
 from tunecore.web.history import HistoryStore
+from tunecore.web.importances import ImportanceCache
 
 #: How long a request waits for the runner's loop to carry out a change (seconds).
 RUNNER_TIMEOUT = 30.0
@@ -45,9 +47,20 @@ class DataSource:
 
     def __init__(self) -> None:
         self._history: Optional[HistoryStore] = None
+        self._importances: Optional[ImportanceCache] = None
 
     def records(self) -> list[TrialRecord]:
         raise NotImplementedError
+
+    def objective(self) -> Optional[dict]:
+        """The run's objective as saved (``{"metric", "mode", "constraints"}``), or None when it had none."""
+        return None
+
+    def importances(self, metric: str) -> dict:
+        """What ``GET /api/importances?metric=NAME`` answers (:mod:`tunecore.web.importances`)."""
+        if self._importances is None:
+            self._importances = ImportanceCache(self.records)
+        return self._importances.answer(metric)
 
     def list_trials(self) -> list[dict]:
         return [trial_info(r) for r in self.records()]
@@ -68,7 +81,7 @@ class DataSource:
         if self._history is None:
             self._history = HistoryStore(self.records, live_results=self.live)
         payload = self._history.since(since, generation)
-        payload.update(live=self.live, experiment=self.name)
+        payload.update(live=self.live, experiment=self.name, objective=self.objective())
         return payload
 
 
@@ -85,6 +98,17 @@ class RunnerSource(DataSource):
         self.name = os.path.basename(experiment_dir.rstrip(os.sep)) if experiment_dir else ""
         self.timeout = timeout
         self.closed = threading.Event()
+
+    def objective(self) -> Optional[dict]:
+        """The objective the runner was given (``metric``, ``mode``, ``constraints``)."""
+        objective = getattr(self.runner, "objective", None)
+        if not isinstance(objective, Objective):
+            try:
+                objective = Objective.of(getattr(self.runner, "metric", None), getattr(self.runner, "mode", None),
+                                         getattr(self.runner, "constraints", None))
+            except TuneError:
+                return None
+        return objective.to_json()
 
     def close(self) -> None:
         """The experiment is over: requests still waiting for the runner get 503 at once."""
@@ -162,6 +186,7 @@ class FolderSource(DataSource):
         self.experiment_dir = os.path.abspath(os.path.expanduser(experiment_dir))
         self.name = os.path.basename(self.experiment_dir.rstrip(os.sep))
         self._cache: tuple[Optional[tuple], list[TrialRecord]] = (None, [])
+        self._objective: Objective = Objective()
 
     @property
     def state_file(self) -> str:
@@ -176,8 +201,14 @@ class FolderSource(DataSource):
         if self._cache[0] == key:
             return self._cache[1]
         try:
-            records = read_records(self.experiment_dir) or []
+            found, objective = read_experiment(self.experiment_dir)
         except TuneError:
             return self._cache[1]  # mid-write elsewhere, or unreadable: keep what we had
-        self._cache = (key, records)
+        records = found or []
+        self._cache, self._objective = (key, records), objective
         return records
+
+    def objective(self) -> Optional[dict]:
+        """The objective saved in ``experiment_state.json`` (read with the trials)."""
+        self.records()
+        return self._objective.to_json()

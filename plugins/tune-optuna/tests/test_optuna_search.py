@@ -137,7 +137,7 @@ def test_tpe_homes_in_on_the_minimum():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"mode": "best"}, "mode must be 'min' or 'max', but got mode='best'"),
+    ({"mode": "best"}, "mode must be 'min' or 'max' \\(or None\\), but got mode='best'"),
     ({"sampler": "annealing"}, "sampler must be an optuna sampler or one of"),
     ({"seed": "x"}, "seed must be None or an int"),
     ({"max_concurrent": 0}, "max_concurrent must be None or an int >= 1"),

@@ -241,7 +241,7 @@ def test_tuner_restore_continues_the_search(ray_session, tmp_path):
 @pytest.mark.parametrize("kwargs, match", [
     ({"mode": "up"}, "mode must be 'min' or 'max'"),
     ({"metric": 3}, "metric must be a result key"),
-    ({"metric": ["a", "b"], "mode": "min"}, "metric and mode must match"),
+    ({"metric": ["a", "b"], "mode": "min"}, "mode must be a list of as many"),
     ({"space": lambda: {}}, "must take one argument"),
     ({"space": lambda a, b: {}}, "must take one argument"),
     ({"space": [1, 2]}, "space must be a dict"),
@@ -289,7 +289,7 @@ def _bad_define_by_run(trial):
     (lambda: OptunaSearch(), {"x": 1}, {}, "found no search space"),
     (lambda: OptunaSearch(), {"x": tune.uniform(0, 1)}, {"metric": None, "mode": None}, "needs a metric and a mode"),
     (lambda: OptunaSearch(metric=["loss", "score"]), {"x": tune.uniform(0, 1)}, {"metric": None, "mode": "min"},
-     "metric and mode must match"),
+     "mode must be a list of as many"),
 ])
 def test_bad_searches_are_refused_before_any_trial(ray_session, tmp_path, search, space, tc, match):
     with pytest.raises(TuneError, match=match):

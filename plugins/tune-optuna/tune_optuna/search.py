@@ -21,6 +21,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Union, cast
 
 from tunecore.errors import TuneError
+from tunecore.objective import check_objective
 from tunecore.search.sample import LogRandInt, QLogRandInt, QLogUniform, QRandInt, _q_decimals
 from tunecore.search.searcher import Searcher
 from tunecore.searchers import (
@@ -35,12 +36,12 @@ from tunecore.searchers import (
     searchable_space,
     unflatten_config,
 )
-from tunecore.util import from_jsonable, is_number, plain, to_jsonable
+from tunecore.util import from_jsonable, is_number, lookup_metric, plain, to_jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
     import optuna
 
-__all__ = ["OptunaSearch"]
+__all__ = ["CONSTRAINTS_ATTR", "OptunaSearch", "native_constraints", "reported_constraints"]
 
 _SAMPLERS = ("tpe", "random", "cmaes", "qmc", "gp")
 _PRIMITIVE = (type(None), bool, int, float, str)
@@ -62,37 +63,44 @@ def _split(path: tuple) -> tuple:
     return tuple(out)
 
 
-def _check_metric(metric: Any) -> None:
-    if metric is None or isinstance(metric, str):
-        return
-    if isinstance(metric, list) and metric and all(isinstance(m, str) for m in metric):
-        return
-    raise TuneError(f"metric must be a result key (a string), or a list of them for multi-objective search, but "
-                    f"got metric={metric!r}")
+#: The user attribute of an Optuna trial holding the constraint values tunecore told it.
+CONSTRAINTS_ATTR = "tunecore:constraints"
+#: Samplers that take ``constraints_func`` (named by ``sampler=`` strings).
+_CONSTRAINED = ("tpe", "gp")
 
 
-def _check_mode(mode: Any) -> None:
-    if mode in (None, "min", "max") and not isinstance(mode, list):
-        return
-    if isinstance(mode, list) and mode and all(isinstance(m, str) and m in ("min", "max") for m in mode):
-        return
-    raise TuneError(f"mode must be 'min' or 'max', but got mode={mode!r} (multi-objective search: a list of them, "
-                    "one per metric)")
-
-
-def _check_pair(metric: Any, mode: Any) -> None:
-    if metric is None or mode is None:
-        return
-    if isinstance(metric, list) != isinstance(mode, list) or (isinstance(metric, list) and len(metric) != len(mode)):
-        raise TuneError(f"OptunaSearch's metric and mode must match: one of each, or lists of the same length (one "
-                        f"mode per metric), but got metric={metric!r}, mode={mode!r}")
-
-
-def _make_sampler(sampler: Any, seed: Optional[int]) -> optuna.samplers.BaseSampler:
+def native_constraints() -> bool:
+    """True with Optuna 5+, where a trial holds its constraints (``Trial.set_constraint``) and every
+    sampler that models constraints reads them; before, a sampler's ``constraints_func`` did."""
     import optuna
 
+    return hasattr(optuna.trial.Trial, "set_constraint")
+
+
+def reported_constraints(trial: Any) -> list[float]:
+    """An Optuna ``constraints_func``: the constraint values the trial reported (feasible when all
+    ``<= 0``), as OptunaSearch stored them. A trial without them (failed early) is infeasible."""
+    values = trial.user_attrs.get(CONSTRAINTS_ATTR)
+    return list(values) if values else [math.inf]
+
+
+def _check_objective(metric: Any, mode: Any) -> None:
+    check_objective(metric, mode, "OptunaSearch", partial=True)
+
+
+def _make_sampler(sampler: Any, seed: Optional[int], constrained: bool = False) -> optuna.samplers.BaseSampler:
+    """The sampler ``sampler=`` names (or the one given); ``constrained``: built with
+    :func:`reported_constraints` as its ``constraints_func``."""
+    import optuna
+
+    extra: dict[str, Any] = {"constraints_func": reported_constraints} if constrained else {}
+    if constrained and isinstance(sampler, str) and sampler not in _CONSTRAINED:
+        raise TuneError(f"OptunaSearch(sampler={sampler!r}) cannot take the run's constraints; use one of "
+                        f"{list(_CONSTRAINED)} or a sampler built with "
+                        "constraints_func=tune_optuna.reported_constraints, e.g. "
+                        "optuna.samplers.NSGAIISampler(constraints_func=tune_optuna.reported_constraints)")
     if sampler is None or sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
+        return optuna.samplers.TPESampler(seed=seed, **extra)
     if isinstance(sampler, str):
         if sampler == "random":
             return optuna.samplers.RandomSampler(seed=seed)
@@ -101,7 +109,7 @@ def _make_sampler(sampler: Any, seed: Optional[int]) -> optuna.samplers.BaseSamp
         if sampler == "qmc":
             return optuna.samplers.QMCSampler(seed=seed)
         if sampler == "gp":
-            return optuna.samplers.GPSampler(seed=seed)
+            return optuna.samplers.GPSampler(seed=seed, **extra)
         raise TuneError(f"sampler must be an optuna sampler or one of {', '.join(_SAMPLERS)}, "
                         f"but got sampler={sampler!r}")
     if isinstance(sampler, optuna.samplers.BaseSampler):
@@ -225,6 +233,9 @@ class OptunaSearch(SuggestionAlgorithm, Searcher):
     which Optuna does not prune.
     """
 
+    #: Several metrics (with as many modes) are searched with Optuna's multi-objective samplers.
+    multi_objective = True
+
     def __init__(self, space: Union[dict, Callable[[Any], Optional[dict]], None] = None,
                  metric: Metric = None, mode: Union[str, list[str], None] = None,
                  points_to_evaluate: Optional[list[dict]] = None, sampler: Any = None,
@@ -234,9 +245,7 @@ class OptunaSearch(SuggestionAlgorithm, Searcher):
         SuggestionAlgorithm.__init__(self, max_concurrent=max_concurrent)
         import optuna
 
-        _check_metric(metric)
-        _check_mode(mode)
-        _check_pair(metric, mode)
+        _check_objective(metric, mode)
         # Searcher takes lists for multi-objective search (its annotation says str only)
         Searcher.__init__(self, metric=cast(Any, metric), mode=cast(Any, mode))
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
@@ -269,6 +278,7 @@ class OptunaSearch(SuggestionAlgorithm, Searcher):
             seed = None
         self._sampler = _make_sampler(sampler, seed)
         self._sampler_args = (sampler, seed)
+        self._constraints: Optional[list[str]] = None
         self._study_name = study_name
         self._storage = storage
         self._params: Optional[dict[str, tuple]] = None  # name -> (path, distribution, decode)
@@ -300,9 +310,16 @@ class OptunaSearch(SuggestionAlgorithm, Searcher):
     def set_search_properties(self, metric: Optional[str], mode: Optional[str],  # type: ignore[override]
                               config: Optional[dict] = None, **spec: Any) -> bool:
         """The run's metric and mode fill what the searcher was built without; ``config`` (Ray's form) gives
-        the search space when ``space`` was not given. True if ``config`` became the search space."""
-        _check_metric(metric)
-        _check_mode(mode)
+        the search space when ``space`` was not given. True if ``config`` became the search space.
+
+        ``constraints`` (the run's, tunecore): result keys feasible when ``<= 0``, told to Optuna as
+        its constraints: with Optuna 5+ set on each trial (``Trial.set_constraint``), read by
+        every sampler that models them; before Optuna 5, through the sampler's ``constraints_func``
+        (a named or default sampler is built with one, a given sampler must have one).
+        """
+        _check_objective(metric, mode)
+        if spec.get("constraints"):
+            self._take_constraints(list(spec["constraints"]))
         for key, given in (("_metric", metric), ("_mode", mode)):
             own = self.__dict__.get(key)
             if given is None:
@@ -317,6 +334,23 @@ class OptunaSearch(SuggestionAlgorithm, Searcher):
         if config is None:
             return True
         return self._take_space(searchable_space(config), "The config")
+
+    def _take_constraints(self, constraints: list[str]) -> None:
+        if self._constraints == constraints:
+            return
+        if native_constraints():  # Optuna 5+: set on each trial; the samplers that model constraints read them
+            self._constraints = constraints
+            return
+        sampler, seed = self._sampler_args
+        if isinstance(sampler, (str, type(None))):
+            self._sampler = _make_sampler(sampler, seed, constrained=True)
+        elif getattr(sampler, "_constraints_func", None) is None:
+            raise TuneError(
+                f"The run has constraints {constraints!r}, but OptunaSearch's sampler {type(sampler).__name__} has no "
+                "constraints_func, so Optuna would ignore them. Build it with "
+                f"{type(sampler).__name__}(..., constraints_func=tune_optuna.reported_constraints), or leave "
+                "sampler= out (a TPESampler with constraints is made).")
+        self._constraints = constraints
 
     def set_max_concurrency(self, max_concurrent: int) -> bool:
         """``ConcurrencyLimiter`` hands its limit over: the searcher keeps at most that many trials live."""
@@ -481,7 +515,7 @@ class OptunaSearch(SuggestionAlgorithm, Searcher):
                 "OptunaSearch needs a metric and a mode: OptunaSearch(metric='mean_loss', mode='min') or "
                 f"TuneConfig(metric=..., mode=...); got metric={metric!r}, mode={mode!r}."
             )
-        _check_pair(metric, mode)
+        check_objective(metric, mode, "OptunaSearch")
         modes = mode if isinstance(mode, list) else [mode]
         directions: list[Literal["minimize", "maximize"]] = ["minimize" if m == "min" else "maximize" for m in modes]
         told = [self._evaluated_trial(*t) for t in self._told] if self._pending is None else []
@@ -491,7 +525,8 @@ class OptunaSearch(SuggestionAlgorithm, Searcher):
             # A resumed search must not replay the random draws it already made.
             sampler, seed = self._sampler_args
             if seed is not None:
-                self._sampler = _make_sampler(sampler, (seed + 1 + len(self._pending.get("finished", []))) % 2**32)
+                self._sampler = _make_sampler(sampler, (seed + 1 + len(self._pending.get("finished", []))) % 2**32,
+                                              constrained=bool(self._constraints) and not native_constraints())
             else:
                 self._sampler.reseed_rng()
         study = optuna.create_study(storage=self._storage, sampler=self._sampler, pruner=optuna.pruners.NopPruner(),
@@ -610,7 +645,7 @@ class OptunaSearch(SuggestionAlgorithm, Searcher):
         self._last[trial_id] = result
         if self._multi() or not self.metric:  # Optuna takes no intermediate values of several objectives
             return
-        value = _objective(result.get(self.metric))
+        value = _objective(lookup_metric(result, self.metric))
         step = _step(result.get("training_iteration"))
         if value is not None and step is not None and step not in self._steps[trial_id]:
             ot.report(value, step)
@@ -630,11 +665,18 @@ class OptunaSearch(SuggestionAlgorithm, Searcher):
         if error:
             self._study.tell(ot, state=TrialState.FAIL)
             return
+        if self._constraints:
+            bounds = _constraint_values(last, self._constraints)
+            if native_constraints():
+                for key, bound in zip(self._constraints, bounds):
+                    ot.set_constraint(key, bound)
+            else:
+                ot.set_user_attr(CONSTRAINTS_ATTR, bounds)
         if early_terminated:
             self._study.tell(ot, state=TrialState.PRUNED)
             return
         metrics = self.metric if isinstance(self.metric, list) else [self.metric]
-        reported = [last.get(m) if last is not None and m else None for m in metrics]
+        reported = [lookup_metric(last, m) if last is not None and m else None for m in metrics]
         values = [_objective(r) for r in reported]
         numbers = [v for v in values if v is not None]
         if len(numbers) < len(values):
@@ -745,6 +787,15 @@ class OptunaSearch(SuggestionAlgorithm, Searcher):
     def debug_string(self) -> str:
         n = len(self._study.trials) if self._study is not None else 0
         return f"OptunaSearch: {n} Optuna trials, {len(self._trials)} live."
+
+
+def _constraint_values(result: Optional[dict], constraints: list[str]) -> list[float]:
+    """The trial's constraint values for Optuna: missing, NaN or not a number count as infeasible (inf)."""
+    values = []
+    for key in constraints:
+        value = _objective(lookup_metric(result or {}, key))
+        values.append(math.inf if value is None or math.isnan(value) else value)
+    return values
 
 
 def _models(path: tuple, value: Any) -> bool:

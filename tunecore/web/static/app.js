@@ -1,6 +1,7 @@
-// tunecore dashboard: polls /api/history and draws the trials table, learning curves and
-// parallel coordinates with plain SVG. No third-party code; the token stays in sessionStorage
-// and travels only in the Authorization header.
+// tunecore dashboard: polls /api/history and draws the trials table, learning curves, a Pareto
+// front of two metrics and parallel coordinates (with the parameters' importances from
+// /api/importances) with plain SVG and HTML. No third-party code; the token stays in
+// sessionStorage and travels only in the Authorization header.
 "use strict";
 
 const SVGNS = "http://www.w3.org/2000/svg";
@@ -17,8 +18,13 @@ const state = {
   token: sessionStorage.getItem(TOKEN_KEY), gen: "", cursor: 0, live: false, experiment: "",
   trials: [], order: new Map(), rows: new Map(), events: [], metric: null, mode: null,
   sort: { key: "__metric", dir: -1 }, hover: null, timer: null, stopping: new Set(), version: 0,
-  drawn: -1,
+  drawn: -1, objective: null, selected: null,
+  // the Pareto view's axes (``chosen``: picked by the user, else the defaults follow the run)
+  pareto: { x: null, y: null, chosen: false, modes: new Map() },
+  // the last /api/importances answer; ``key`` says for which metric and finished trials
+  imp: { key: "", data: null, error: null, loading: false },
 };
+const FINISHED = new Set(["TERMINATED", "ERROR"]);
 
 const $ = (id) => document.getElementById(id);
 
@@ -113,6 +119,8 @@ function ingest(data) {
   state.cursor = data.cursor;
   state.live = data.live;
   state.experiment = data.experiment || "";
+  const objective = JSON.stringify(data.objective || null);
+  if (objective !== JSON.stringify(state.objective)) { state.objective = data.objective || null; state.version += 1; }
   const before = JSON.stringify(state.trials);
   state.trials = data.trials || [];
   state.trials.forEach((t) => { if (!state.order.has(t.id)) state.order.set(t.id, state.order.size); });
@@ -135,14 +143,37 @@ function metricNames() {
   return user.concat([...names].filter((n) => AUTO.has(n)).sort());
 }
 
+// the run's objective (``{metric, mode, constraints}`` from the server, or null)
+function objectiveMetrics() {
+  const o = state.objective;
+  if (!o || o.metric === null || o.metric === undefined) return [];
+  return Array.isArray(o.metric) ? o.metric : [o.metric];
+}
+
+// the run's mode for ``metric``, or null when the run did not say
+function objectiveMode(metric) {
+  const o = state.objective;
+  if (!o) return null;
+  if (Array.isArray(o.metric)) {
+    const i = o.metric.indexOf(metric);
+    return i >= 0 && Array.isArray(o.mode) && ["min", "max"].includes(o.mode[i]) ? o.mode[i] : null;
+  }
+  return o.metric === metric && ["min", "max"].includes(o.mode) ? o.mode : null;
+}
+
+function constraintsOf() { return (state.objective && state.objective.constraints) || []; }
+
 function pickMetric(names) {
   if (state.metric && names.includes(state.metric)) return state.metric;
-  return PREFERRED.find((n) => names.includes(n)) || names.find((n) => !AUTO.has(n)) || names[0] || null;
+  return objectiveMetrics().find((n) => names.includes(n)) || PREFERRED.find((n) => names.includes(n))
+    || names.find((n) => !AUTO.has(n)) || names[0] || null;
 }
 
 function guessMode(metric) {
   return /loss|error|err$|regret|time/i.test(metric || "") && !/^neg_/.test(metric || "") ? "min" : "max";
 }
+
+function modeOf(metric) { return objectiveMode(metric) || guessMode(metric); }
 
 function series(trialId, metric) {
   const rows = state.rows.get(trialId);
@@ -264,12 +295,12 @@ function drawCurves(bestId) {
   axis.append(el("svg:text", { x: m.l + 6, y: m.t + 10, class: "ylabel", text: state.metric }));
   svg.append(axis);
   const lines = el("svg:g", {});
-  const ordered = all.sort(([a], [b]) => (a.id === bestId) - (b.id === bestId) || (a.id === state.hover) - (b.id === state.hover));
+  const ordered = all.sort(([a], [b]) => (a.id === bestId) - (b.id === bestId) || (a.id === focusId()) - (b.id === focusId()));
   for (const [t, s] of ordered) {
     const d = s.map(([x, y], i) => `${i ? "L" : "M"}${X(x).toFixed(1)},${Y(y).toFixed(1)}`).join("");
     let cls = "curve";
     if (t.id === bestId) cls += " best";
-    if (state.hover) cls += t.id === state.hover ? " hover" : " dim";
+    if (focusId()) cls += t.id === focusId() ? " hover" : " dim";
     const path = el("svg:path", { d, class: cls, stroke: colorOf(t.id), "data-trial": t.id,
       onmouseenter: () => setHover(t.id), onmouseleave: () => setHover(null) },
       el("svg:title", { text: `${t.name}\n${state.metric}: ${fmt(s[s.length - 1][1])}` }));
@@ -297,14 +328,32 @@ function drawCurves(bestId) {
   legend.append(el("span", {}, "◆ PBT exploit"), el("span", {}, "○ paused"), el("span", {}, "■ stopped early"));
 }
 
+// the trial shown highlighted: the one under the pointer, else the one selected by a click
+function focusId() { return state.hover || state.selected; }
+
 function setHover(id) {
   if (state.hover === id) return;
   state.hover = id;
-  for (const p of document.querySelectorAll("#curves path.curve, #parcoords path.pc-line")) {
+  applyHighlight();
+}
+
+// a click on a trial (a Pareto point or a table row) selects it until clicked again
+function selectTrial(id) {
+  state.selected = state.selected === id ? null : id;
+  render(true);
+}
+
+function applyHighlight() {
+  const id = focusId();
+  for (const p of document.querySelectorAll("#curves path.curve, #parcoords path.pc-line, #pareto circle.pt")) {
     p.classList.remove("hover", "dim");
     if (id) p.classList.add(p.dataset.trial === id ? "hover" : "dim");
+    if (p.matches("circle.pt")) p.classList.toggle("selected", p.dataset.trial === state.selected);
   }
-  for (const tr of document.querySelectorAll("#trials tbody tr")) tr.classList.toggle("hovered", tr.dataset.trial === id);
+  for (const tr of document.querySelectorAll("#trials tbody tr")) {
+    tr.classList.toggle("hovered", tr.dataset.trial === id);
+    tr.classList.toggle("selected", tr.dataset.trial === state.selected);
+  }
 }
 
 // ---- parallel coordinates ----------------------------------------------------------------
@@ -355,7 +404,7 @@ function drawParcoords(bestId, scores) {
     let f = typeof score === "number" && hi > lo ? (score - lo) / (hi - lo) : 0.5;
     if (state.mode === "min") f = 1 - f;
     let cls = "pc-line" + (t.id === bestId ? " best" : "");
-    if (state.hover) cls += t.id === state.hover ? " hover" : " dim";
+    if (focusId()) cls += t.id === focusId() ? " hover" : " dim";
     lines.append(el("svg:path", { d: pts.map(([x, y], i) => `${i ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)}`).join(""),
       class: cls, stroke: typeof score === "number" ? viridis(f) : "#b8c0cc", "data-trial": t.id,
       onmouseenter: () => setHover(t.id), onmouseleave: () => setHover(null) },
@@ -370,6 +419,180 @@ function drawParcoords(bestId, scores) {
     for (const [label, y] of d.labels) axes.append(el("svg:text", { x: d.x + 5, y: y + 4, text: fmt(label) }));
   }
   svg.append(axes);
+}
+
+// ---- Pareto front ------------------------------------------------------------------------
+// a trial is feasible when each of the run's constraints is a number <= 0 in its last result
+function feasibleTrial(t) {
+  return constraintsOf().every((k) => typeof (t.metrics || {})[k] === "number" && t.metrics[k] <= 0);
+}
+
+// which of ``points`` ({v: [x, y], feasible}) are non-dominated among the feasible ones, for
+// ``modes`` ("min"/"max" per axis); the same rule as tunecore.pareto.front_indices
+function paretoFront(points, modes) {
+  const signed = points.map((p) => p.v.map((v, k) => (modes[k] === "max" ? -v : v)));
+  return points.map((p, i) => p.feasible && !points.some((q, j) => j !== i && q.feasible
+    && signed[j].every((v, k) => v <= signed[i][k]) && signed[j].some((v, k) => v < signed[i][k])));
+}
+
+// the run's first two objectives when it has several, else the first two metrics
+function paretoDefaults(names) {
+  const o = state.objective;
+  const first = o && Array.isArray(o.metric) ? o.metric.filter((m) => names.includes(m)) : [];
+  return [...new Set(first.concat(names))];
+}
+
+function paretoAxes(names) {
+  const p = state.pareto;
+  const defaults = paretoDefaults(names);
+  if (!p.chosen || !names.includes(p.x)) p.x = defaults[0] || null;
+  if (!p.chosen || !names.includes(p.y) || p.y === p.x) p.y = defaults.find((n) => n !== p.x) || null;
+  return [p.x, p.y];
+}
+
+function axisMode(metric) { return objectiveMode(metric) || state.pareto.modes.get(metric) || guessMode(metric); }
+
+function fillSelect(select, names, value) {
+  if (select.dataset.names !== names.join("\n")) {
+    select.replaceChildren(...names.map((n) => el("option", { value: n, text: n })));
+    select.dataset.names = names.join("\n");
+  }
+  select.value = value || "";
+}
+
+function drawPareto(names) {
+  const svg = $("pareto");
+  svg.replaceChildren();
+  const [w, h] = size(svg);
+  const [x, y] = paretoAxes(names);
+  for (const [axis, metric] of [["x", x], ["y", y]]) {
+    fillSelect($(`pareto-${axis}`), names, metric);
+    const mode = $(`pareto-${axis}-mode`), known = objectiveMode(metric);
+    mode.value = axisMode(metric);
+    mode.disabled = Boolean(known) || !metric;
+    mode.title = known ? "the run's mode for this metric" : "the run does not say: choose";
+  }
+  const modes = [axisMode(x), axisMode(y)];
+  const points = [];
+  for (const t of state.trials) {
+    const vx = (t.metrics || {})[x], vy = (t.metrics || {})[y];
+    if (typeof vx === "number" && typeof vy === "number" && Number.isFinite(vx) && Number.isFinite(vy)) {
+      points.push({ t, v: [vx, vy], feasible: feasibleTrial(t) });
+    }
+  }
+  const front = paretoFront(points, modes);
+  points.forEach((p, i) => { p.front = front[i]; });
+  const onFront = points.filter((p) => p.front);
+  Object.assign(svg.dataset, { points: String(points.length), front: String(onFront.length), x: x || "", y: y || "" });
+  const legend = $("pareto-legend");
+  legend.replaceChildren();
+  if (!x || !y) { emptyPlot(svg, w, h, names.length ? "Needs two numeric metrics" : "Waiting for results…"); return; }
+  if (!points.length) { emptyPlot(svg, w, h, `No trial has reported both ${x} and ${y} yet`); return; }
+  const m = { l: 58, r: 18, t: 24, b: 36 };
+  // a little room around the points, so none sits on an axis
+  const padded = (k) => {
+    const lo = Math.min(...points.map((p) => p.v[k])), hi = Math.max(...points.map((p) => p.v[k]));
+    const pad = hi > lo ? (hi - lo) * 0.06 : Math.abs(lo) * 0.1 || 1;
+    return niceTicks(lo - pad, hi + pad);
+  };
+  const xs = padded(0), ys = padded(1);
+  const X = linear(xs.lo, xs.hi, m.l, w - m.r), Y = linear(ys.lo, ys.hi, h - m.b, m.t);
+  const axis = el("svg:g", { class: "axis" });
+  for (const v of ys.ticks) {
+    axis.append(el("svg:line", { x1: m.l, x2: w - m.r, y1: Y(v), y2: Y(v), class: "gridline" }));
+    axis.append(el("svg:text", { x: m.l - 6, y: Y(v) + 4, "text-anchor": "end", text: fmt(v) }));
+  }
+  for (const v of xs.ticks) axis.append(el("svg:text", { x: X(v), y: h - m.b + 16, "text-anchor": "middle", text: fmt(v) }));
+  axis.append(el("svg:line", { x1: m.l, x2: w - m.r, y1: h - m.b, y2: h - m.b }));
+  axis.append(el("svg:line", { x1: m.l, x2: m.l, y1: m.t, y2: h - m.b }));
+  axis.append(el("svg:text", { x: (m.l + w - m.r) / 2, y: h - 4, "text-anchor": "middle", text: `${x} (${modes[0]})` }));
+  axis.append(el("svg:text", { x: m.l - 6, y: m.t - 10, class: "ylabel", text: `${y} (${modes[1]})` }));
+  svg.append(axis);
+  // the front as a staircase: between two neighbours, through the corner worse in both metrics
+  const worse = (k, a, b) => ((modes[k] === "max") === (a < b) ? a : b);
+  const steps = onFront.slice().sort((a, b) => a.v[0] - b.v[0] || (modes[1] === "max" ? b.v[1] - a.v[1] : a.v[1] - b.v[1]));
+  if (steps.length > 1) {
+    let d = `M${X(steps[0].v[0]).toFixed(1)},${Y(steps[0].v[1]).toFixed(1)}`;
+    for (let i = 1; i < steps.length; i++) {
+      const a = steps[i - 1].v, b = steps[i].v;
+      d += `L${X(worse(0, a[0], b[0])).toFixed(1)},${Y(worse(1, a[1], b[1])).toFixed(1)}`;
+      d += `L${X(b[0]).toFixed(1)},${Y(b[1]).toFixed(1)}`;
+    }
+    svg.append(el("svg:path", { d, class: "front-line", "data-points": String(steps.length) }));
+  }
+  const focus = focusId();
+  const order = points.slice().sort((a, b) => a.front - b.front || (a.t.id === focus) - (b.t.id === focus));
+  const dots = el("svg:g", {});
+  const chosen = points.find((p) => p.t.id === state.selected);
+  if (chosen) dots.append(el("svg:circle", { cx: X(chosen.v[0]).toFixed(1), cy: Y(chosen.v[1]).toFixed(1), r: 11, class: "pt-ring" }));
+  for (const p of order) {
+    const t = p.t;
+    let cls = "pt" + (p.front ? " front" : "") + (p.feasible ? "" : " infeasible");
+    if (focus) cls += t.id === focus ? " hover" : " dim";
+    if (t.id === state.selected) cls += " selected";
+    const tip = [t.name, `${x}: ${fmt(p.v[0])}`, `${y}: ${fmt(p.v[1])}`];
+    if (p.front) tip.push("on the Pareto front");
+    if (!p.feasible) tip.push(`infeasible: ${constraintsOf().join(", ")} must be ≤ 0`);
+    dots.append(el("svg:circle", { cx: X(p.v[0]).toFixed(1), cy: Y(p.v[1]).toFixed(1), r: p.front ? 6 : 4.5,
+      class: cls, fill: colorOf(t.id), "data-trial": t.id, "data-front": p.front ? "1" : null,
+      "data-feasible": p.feasible ? "1" : "0", tabindex: "0", role: "button", "aria-label": tip.join(", "),
+      onmouseenter: () => setHover(t.id), onmouseleave: () => setHover(null),
+      onclick: () => selectTrial(t.id),
+      onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); selectTrial(t.id); } } },
+    el("svg:title", { text: tip.join("\n") })));
+  }
+  svg.append(dots);
+  legend.append(el("span", {}, el("span", { class: "dot front" }), `on the Pareto front: ${onFront.length} of ${points.length}`));
+  if (points.some((p) => !p.feasible)) legend.append(el("span", {}, el("span", { class: "dot infeasible" }), `infeasible (${constraintsOf().join(", ")} > 0)`));
+  const sel = state.trials.find((t) => t.id === state.selected);
+  legend.append(el("span", { id: "pareto-selected" }, sel ? `selected: ${sel.name} (click again to clear)` : "click a point to select its trial"));
+}
+
+// ---- parameter importances ---------------------------------------------------------------
+function importanceKey() {
+  return `${state.gen}|${state.metric}|${state.trials.filter((t) => FINISHED.has(t.status)).length}`;
+}
+
+async function refreshImportances() {
+  if (!state.metric || state.imp.loading || importanceKey() === state.imp.key) return;
+  const key = importanceKey(), metric = state.metric;
+  state.imp.loading = true;
+  drawImportances();
+  try {
+    const data = await api(`/api/importances?metric=${encodeURIComponent(metric)}`);
+    state.imp = { key, data, error: null, loading: false };
+  } catch (e) {
+    state.imp.loading = false;
+    if (e.message === "unauthorized") return;
+    // a refusal carries the server's message; a failed fetch (offline) is tried again next time
+    state.imp = { key: e instanceof TypeError ? "" : key, data: null, error: e.message, loading: false };
+  }
+  drawImportances();
+  if (importanceKey() !== state.imp.key && state.imp.key) refreshImportances();
+}
+
+function drawImportances() {
+  const { data, error, loading } = state.imp;
+  const current = data && data.metric === state.metric ? data : null;
+  $("importances-metric").textContent = state.metric || "the metric";
+  const list = $("importances"), message = $("importances-message"), note = $("importances-note");
+  const bars = current && !error ? current.importances || [] : [];
+  const top = Math.max(1e-12, ...bars.map((b) => b.importance));
+  list.replaceChildren(...bars.map((b) => {
+    const fill = el("span", { class: "imp-fill" });
+    fill.style.width = `${(100 * b.importance / top).toFixed(1)}%`;
+    return el("li", { "data-param": b.param, "data-importance": String(b.importance), title: `${b.param}: ${fmt(b.importance)}` },
+      el("span", { class: "imp-name", text: b.param }), el("span", { class: "imp-bar" }, fill),
+      el("span", { class: "imp-val", text: `${(100 * b.importance).toFixed(0)}%` }));
+  }));
+  let text = "";
+  if (error) text = error;
+  else if (current && !bars.length) text = current.message || "No importances.";
+  else if (!current) text = loading ? "Computing…" : "";
+  message.textContent = text;
+  message.hidden = !text;
+  note.textContent = bars.length
+    ? `random forest (mean decrease in impurity) over ${current.trials} finished trial${current.trials === 1 ? "" : "s"}` : "";
 }
 
 // ---- table -------------------------------------------------------------------------------
@@ -413,8 +636,11 @@ function drawTable(bestId, scores) {
   table.tHead.replaceChildren(head);
   const body = document.createDocumentFragment();
   for (const t of trials) {
-    const tr = el("tr", { "data-trial": t.id, "data-status": t.status, class: t.id === bestId ? "best-row" : null,
-      onmouseenter: () => setHover(t.id), onmouseleave: () => setHover(null) });
+    const rowClass = [t.id === bestId ? "best-row" : "", t.id === focusId() ? "hovered" : "",
+      t.id === state.selected ? "selected" : ""].filter(Boolean).join(" ");
+    const tr = el("tr", { "data-trial": t.id, "data-status": t.status, class: rowClass || null,
+      onmouseenter: () => setHover(t.id), onmouseleave: () => setHover(null),
+      onclick: (e) => { if (!e.target.closest("button")) selectTrial(t.id); } });
     for (const c of cols) {
       if (c.key === "__status") {
         const td = el("td", {}, el("span", { class: `badge badge-${t.status}`, text: t.status }));
@@ -523,7 +749,7 @@ function drawEvents() {
 function render(force) {
   const names = metricNames();
   const metric = pickMetric(names);
-  if (metric !== state.metric) { state.metric = metric; state.mode = guessMode(metric); force = true; }
+  if (metric !== state.metric) { state.metric = metric; state.mode = modeOf(metric); force = true; }
   if (!force && state.drawn === state.version) return;
   state.drawn = state.version;
   const select = $("metric");
@@ -547,10 +773,17 @@ function render(force) {
   for (const [id, s] of scores) if (typeof s === "number" && (bestId === null || better(s, scores.get(bestId)))) bestId = id;
   const best = state.trials.find((t) => t.id === bestId);
   $("best").replaceChildren(...(best ? ["Best: ", el("b", { text: best.name }), ` ${state.metric} = ${fmt(scores.get(bestId))}`] : []));
+  const objective = objectiveMetrics();
+  $("objective").hidden = !objective.length;
+  $("objective").textContent = objective.length ? `Objective: ${objective.map((n) => `${n} (${objectiveMode(n) || "?"})`).join(", ")}`
+    + (constraintsOf().length ? ` · feasible when ${constraintsOf().map((c) => `${c} ≤ 0`).join(", ")}` : "") : "";
   drawCurves(bestId);
+  drawPareto(names);
   drawParcoords(bestId, scores);
   drawTable(bestId, scores);
   drawEvents();
+  drawImportances();
+  refreshImportances();
 }
 
 function init() {
@@ -565,7 +798,20 @@ function init() {
     poll();
   });
   $("logout").addEventListener("click", () => { sessionStorage.removeItem(TOKEN_KEY); state.token = null; showLogin(); });
-  $("metric").addEventListener("change", (e) => { state.metric = e.target.value; state.mode = guessMode(state.metric); render(true); });
+  $("metric").addEventListener("change", (e) => { state.metric = e.target.value; state.mode = modeOf(state.metric); render(true); });
+  for (const axis of ["x", "y"]) {
+    $(`pareto-${axis}`).addEventListener("change", (e) => {
+      const p = state.pareto, other = axis === "x" ? "y" : "x";
+      if (p[other] === e.target.value) p[other] = p[axis];  // picking the other axis's metric swaps them
+      p[axis] = e.target.value;
+      p.chosen = true;
+      render(true);
+    });
+    $(`pareto-${axis}-mode`).addEventListener("change", (e) => {
+      state.pareto.modes.set(state.pareto[axis], e.target.value);
+      render(true);
+    });
+  }
   $("mode").addEventListener("change", (e) => { state.mode = e.target.value; render(true); });
   let resize;
   window.addEventListener("resize", () => { clearTimeout(resize); resize = setTimeout(() => render(true), 150); });
