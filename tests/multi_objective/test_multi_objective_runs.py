@@ -217,3 +217,52 @@ def test_optuna_with_a_sampler_of_its_own(ray_session, tmp_path):
                       run_config=tune.RunConfig(name="own", storage_path=str(tmp_path), verbose=0)).fit()
     assert all(any(k.startswith("constraints") for k in t.system_attrs) for t in searcher.study.trials)
     assert all(math.isfinite(r.metrics["f1"]) for r in grid.get_pareto_front())
+
+
+# -- early stopping on several objectives, with Optuna choosing the configs -------------------
+def curves(config):
+    x = config["x"]
+    for i in range(1, 10):
+        tune.report({"f1": x + 1.0 / i, "f2": (1 - x) ** 2 + 1.0 / i})
+
+
+def test_mo_asha_with_optuna_tells_full_budget_trials_complete_and_stopped_ones_pruned(ray_session, tmp_path):
+    optuna = pytest.importorskip("optuna")
+    pytest.importorskip("tune_hyperband")
+    from tune_optuna import OptunaSearch
+
+    searcher = OptunaSearch(sampler=optuna.samplers.NSGAIISampler(seed=0, population_size=4))
+    grid = tune.Tuner(curves, param_space={"x": tune.uniform(0, 1)},
+                      tune_config=tune.TuneConfig(metric=["f1", "f2"], mode=["min", "min"], search_alg=searcher,
+                                                  num_samples=12, scheduler={"name": "mo_asha", "max_t": 9,
+                                                                             "grace_period": 1,
+                                                                             "reduction_factor": 3}),
+                      run_config=tune.RunConfig(name="mo_asha_optuna", storage_path=str(tmp_path), verbose=0)).fit()
+    iterations = {r.config["x"]: r.metrics["training_iteration"] for r in grid}
+    assert sum(iterations.values()) < 12 * 9  # some trials were stopped early
+    states = {t.params["x"]: t.state for t in searcher.study.trials}
+    for x, done in iterations.items():
+        want = optuna.trial.TrialState.COMPLETE if done == 9 else optuna.trial.TrialState.PRUNED
+        assert states[x] == want, (x, done)
+    complete = [t for t in searcher.study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert complete and all(t.values == pytest.approx([t.params["x"] + 1 / 9, (1 - t.params["x"]) ** 2 + 1 / 9])
+                            for t in complete)
+
+
+def test_asha_with_optuna_tells_full_budget_trials_complete(ray_session, tmp_path):
+    optuna = pytest.importorskip("optuna")
+    pytest.importorskip("tune_hyperband")
+    from tune_optuna import OptunaSearch
+
+    searcher = OptunaSearch(seed=0)
+    grid = tune.Tuner(curves, param_space={"x": tune.uniform(0, 1)},
+                      tune_config=tune.TuneConfig(metric="f1", mode="min", search_alg=searcher, num_samples=10,
+                                                  scheduler={"name": "asha", "max_t": 9, "grace_period": 1,
+                                                             "reduction_factor": 3}),
+                      run_config=tune.RunConfig(name="asha_optuna", storage_path=str(tmp_path), verbose=0)).fit()
+    states = {t.params["x"]: t.state for t in searcher.study.trials}
+    finished = [r.config["x"] for r in grid if r.metrics["training_iteration"] == 9]
+    stopped = [r.config["x"] for r in grid if r.metrics["training_iteration"] < 9]
+    assert finished and stopped
+    assert all(states[x] == optuna.trial.TrialState.COMPLETE for x in finished)
+    assert all(states[x] == optuna.trial.TrialState.PRUNED for x in stopped)

@@ -418,7 +418,8 @@ class TrialRunner:
                     self.search_alg.on_trial_result(trial.trial_id, result)
                     if decision == Decision.STOP:
                         result[R.DONE] = True
-                        self.search_alg.on_trial_complete(trial.trial_id, early_terminated=True)
+                        self.search_alg.on_trial_complete(trial.trial_id,
+                                                          early_terminated=not self._reached_budget(result))
                 if callbacks:
                     self.callbacks.call("on_trial_result", iteration=self.iteration, trials=self._trials,
                                         trial=trial, result=result)
@@ -617,6 +618,14 @@ class TrialRunner:
         self.search_alg.on_trial_complete(trial.trial_id, error=True)
         self._record_end(trial, "error")
         self._finish(trial, TrialStatus.ERROR, error=True)
+
+    def _reached_budget(self, result: dict) -> bool:
+        """The scheduler's ``reached_budget`` (False for one without it, or when it raises)."""
+        check = getattr(self.scheduler, "reached_budget", None)
+        try:
+            return bool(check(result)) if callable(check) else False
+        except Exception:  # a scheduler's courtesy must not end the run
+            return False
 
     # -- requests from schedulers and clients -----------------------------------------
     def stop_trial(self, trial: Trial, by: str = "user", **detail: Any) -> None:

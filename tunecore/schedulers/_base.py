@@ -123,6 +123,12 @@ class TrialScheduler:
             validate_mode(mode)
             self.mode = mode
 
+    def reached_budget(self, result: dict) -> bool:
+        """True when a STOP answered to ``result`` ends the trial at its full budget (a
+        ``max_t``), not early: the searcher is then told the trial completed (Optuna records it
+        COMPLETE, not PRUNED). Default: False, every STOP is an early stop."""
+        return False
+
     def score(self, result: dict) -> Optional[float]:
         """``result[metric]`` as a float signed so that larger is better.
 

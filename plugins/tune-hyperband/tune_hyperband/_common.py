@@ -114,3 +114,14 @@ def percentile(values: Sequence[Optional[float]], q: float) -> Optional[float]:
 def fmt(value: Optional[float]) -> str:
     """A cut-off for the status table: 4 significant digits, or ``None``."""
     return "None" if value is None else f"{value:.4g}"
+
+
+class MaxTBudget:
+    """``reached_budget`` of the schedulers here: a result at ``time_attr >= max_t`` used the whole budget."""
+
+    _time_attr: str
+    _max_t: float
+
+    def reached_budget(self, result: dict) -> bool:
+        t = time_of(result, self._time_attr)
+        return t is not None and t >= self._max_t

@@ -7,6 +7,7 @@ import warnings
 from typing import Any, Optional
 
 from tune_hyperband._common import (
+    MaxTBudget,
     check_brackets,
     check_positive,
     check_reduction_factor,
@@ -59,7 +60,7 @@ class _Bracket:
         return Decision.CONTINUE
 
 
-class AsyncHyperBandScheduler(TrialScheduler):
+class AsyncHyperBandScheduler(MaxTBudget, TrialScheduler):
     """Asynchronous successive halving with several brackets (Li et al. 2018).
 
     Each bracket ``s`` has rungs at ``grace_period * reduction_factor**(k+s)`` up to

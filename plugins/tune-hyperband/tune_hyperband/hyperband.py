@@ -7,6 +7,7 @@ import math
 from typing import Any, Optional
 
 from tune_hyperband._common import (
+    MaxTBudget,
     check_brackets,
     check_positive,
     check_reduction_factor,
@@ -118,7 +119,7 @@ def _rank(score: Optional[float]) -> float:
     return -math.inf if score is None or math.isnan(score) else score
 
 
-class HyperBandScheduler(TrialScheduler):
+class HyperBandScheduler(MaxTBudget, TrialScheduler):
     """HyperBand with synchronous successive halving (Li et al. 2017).
 
     Trials fill brackets in order ``s = 0, 1, ..., brackets-1`` (a *band*; then a

@@ -10,6 +10,7 @@ from typing import Any, Optional
 import numpy as np
 
 from tune_hyperband._common import (
+    MaxTBudget,
     check_brackets,
     check_positive,
     check_reduction_factor,
@@ -171,7 +172,7 @@ def _check_constraints(constraints: Any, metrics: Optional[tuple[str, ...]]) -> 
     return tuple(names)
 
 
-class MultiObjectiveAsyncHyperBandScheduler(TrialScheduler):
+class MultiObjectiveAsyncHyperBandScheduler(MaxTBudget, TrialScheduler):
     """Asynchronous successive halving on several objectives (MO-ASHA, Schmucker et al. 2021).
 
     The rungs, brackets, bracket assignment and ``max_t`` stop are those of
