@@ -93,3 +93,15 @@ def test_tuner_quickstart_the_ray_tune_2x_script(run_example, tmp_path):
     assert 6 * 3 <= results < 6 * 15  # ASHA or the plateau stopper cut some trials short
     assert _float(r"best mean_accuracy=([0-9.]+)", out) > 0.85
     assert str(tmp_path / "ray_results" / "tuner_quickstart") in out
+
+
+def test_multi_objective_example(run_example, tmp_path):
+    out = run_example("multi_objective.py", "--samples", "8")
+    total = re.search(r"8 trials, (\d+) of 216 epochs run; Pareto front of (\d+) feasible trials", out)
+    assert total and int(total.group(1)) < 216 and int(total.group(2)) >= 1  # MO-ASHA stopped some early
+    front = [(float(e), int(w)) for e, w in re.findall(r"error=([0-9.]+) weights=(\d+)", out)]
+    assert all(w <= 3000 for _, w in front)  # the constraint holds on the front
+    assert [w for _, w in front] == sorted(w for _, w in front)
+    assert _float(r"hypervolume=([0-9.]+)", out) > 0
+    assert "importances for error: " in out
+    assert str(tmp_path / "ray_results" / "multi_objective") in out

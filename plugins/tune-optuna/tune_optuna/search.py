@@ -221,7 +221,13 @@ class OptunaSearch(SuggestionAlgorithm, Searcher):
     lists, which Ray refuses, are searched as categories.
 
     Early-stopped trials (``early_terminated=True``) are told to Optuna as PRUNED, with
-    the intermediate values reported so far; failed trials as FAIL.
+    the intermediate values reported so far; failed trials as FAIL. A trial a scheduler
+    stops at its full budget (ASHA's ``max_t``) is told COMPLETE with its last values.
+
+    The run's constraints (``TuneConfig(constraints=[...])``: result keys feasible when
+    ``<= 0``) are told to Optuna with each trial: ``Trial.set_constraint`` with Optuna 5+,
+    read by every sampler that models constraints; before Optuna 5, through the sampler's
+    ``constraints_func`` (:func:`reported_constraints`). Missing or NaN values are +inf.
 
     Optuna gets Python floats only: metrics may be Python or numpy numbers of any dtype
     (or 0-d arrays). As Optuna itself does with ``study.tell``, a trial that ends with a
