@@ -100,3 +100,37 @@ def test_spec_file_schema_takes_lists_and_constraints():
     jsonschema.validate(good, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(dict(good, mode=["min", "best"]), schema)
+
+
+def test_the_notebook_table_and_summary_with_several_objectives():
+    from tunecore.execution.notebook import status_html
+    from tunecore.execution.status import StatusView, summary_text
+    from tunecore.execution.trial import TrialStatus
+    from tunecore.testing import make_trial
+
+    trials = []
+    for i, (err, ms, over) in enumerate([(0.1, 9.0, -1), (0.2, 3.0, -1), (0.3, 5.0, -1), (0.05, 1.0, 2)]):
+        t = make_trial({"i": i}, experiment_tag=str(i))
+        t.status = TrialStatus.TERMINATED
+        t.last_result = {"err": err, "ms": ms, "over": over, "training_iteration": 1, "time_total_s": 0.1}
+        trials.append(t)
+    view = StatusView(trials, "Using FIFO scheduling algorithm.", None, ["/tmp/exp"], metric=["err", "ms"],
+                      mode=["min", "min"])
+    markup = status_html(view)
+    assert "<th>err</th>" in markup and "<th>ms</th>" in markup
+    text = summary_text(trials, ["err", "ms"], ["min", "min"], ["over"])
+    # trial 3 dominates all but breaks its constraint; trial 2 is dominated by trial 1
+    assert "Pareto front (err min, ms min): 2 of 4 trials" in text
+    assert str(trials[0]) in text and str(trials[1]) in text and str(trials[3]) not in text
+    best = summary_text(trials, "err", "min", ["over"])
+    assert f"Best trial: {trials[0]}" in best  # the infeasible trial 3 is never the best
+
+
+def test_tune_run_takes_several_objectives(ray_session, tmp_path):
+    def f(config):
+        tune.report({"a": config["x"], "b": 1 - config["x"]})
+
+    analysis = tune.run(f, config={"x": tune.grid_search([0.0, 0.5, 1.0])}, local_dir=str(tmp_path),
+                        metric=["a", "b"], mode=["min", "min"], verbose=0)
+    assert len(analysis.trials) == 3
+    assert len(tune.ResultGrid.from_path(analysis.experiment_dir).get_pareto_front()) == 3
