@@ -91,16 +91,17 @@ def check_constraints(constraints: Any, metric: Any = None, owner: str = "run_ex
     if constraints is None:
         return None
     names = [constraints] if isinstance(constraints, str) else constraints
-    if not isinstance(names, (list, tuple)) or not names:
+    if not isinstance(names, (list, tuple)) or not names or not all(isinstance(c, str) and c for c in names):
         raise TuneError(f"{owner}: constraints must be a result key or a list of them (each feasible when <= 0), "
-                        f"but got constraints={constraints!r}")
-    keys = [_check_key(c, "each constraint", owner) for c in names]
-    if len(set(keys)) != len(keys):
-        raise TuneError(f"{owner}: constraints={keys!r} names a key twice")
+                        f"e.g. constraints=['memory_over'], but got constraints={constraints!r}")
+    keys = list(names)
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        raise TuneError(f"{owner}: constraints={keys!r} names {twice[0]!r} twice")
     metrics = set(metric if is_metric_list(metric) else [metric] if metric else [])
     both = [k for k in keys if k in metrics]
     if both:
-        raise TuneError(f"{owner}: {both!r} is both an objective and a constraint; a constraint is a separate "
+        raise TuneError(f"{owner}: {both[0]!r} is both an objective and a constraint; a constraint is a separate "
                         "result key that must be <= 0 (e.g. report latency_over=latency - 0.1)")
     return keys
 

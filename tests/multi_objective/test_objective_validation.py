@@ -44,9 +44,9 @@ def test_good_objectives_are_normalised():
 
 @pytest.mark.parametrize("constraints, match", [
     ([], "a result key or a list"),
-    (["c", "c"], "names a key twice"),
+    (["c", "c"], "names 'c' twice"),
     (["a"], "both an objective and a constraint"),
-    ([1], "non-empty string"),
+    ([1], "must be a result key or a list of them"),
 ])
 def test_bad_constraints(constraints, match):
     with pytest.raises(TuneError, match=match):

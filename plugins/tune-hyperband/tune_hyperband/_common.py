@@ -125,3 +125,10 @@ class MaxTBudget:
     def reached_budget(self, result: dict) -> bool:
         t = time_of(result, self._time_attr)
         return t is not None and t >= self._max_t
+
+
+def check_grace_period(grace_period: float, max_t: float) -> None:
+    """``grace_period`` positive and at most ``max_t``."""
+    check_positive("grace_period", grace_period)
+    if grace_period > max_t:
+        raise TuneError(f"grace_period must be <= max_t (max_t={max_t}), but got grace_period={grace_period}")

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any, Optional
 
-from tune_hyperband._common import (
-    MaxTBudget,
-    check_brackets,
-    check_positive,
-    check_reduction_factor,
-    check_time_attr,
-    fmt,
-    max_brackets,
-    milestones,
-    percentile,
-    time_of,
-)
-from tunecore.errors import TuneError
+from tune_hyperband._common import fmt, percentile
+from tune_hyperband._halving import AsyncHalving
 from tunecore.execution.trial import Trial
-from tunecore.schedulers import Decision, SchedulerContext, TrialScheduler
+from tunecore.schedulers import Decision
 from tunecore.util import from_jsonable, to_jsonable
 
 
@@ -60,7 +48,7 @@ class _Bracket:
         return Decision.CONTINUE
 
 
-class AsyncHyperBandScheduler(MaxTBudget, TrialScheduler):
+class AsyncHyperBandScheduler(AsyncHalving):
     """Asynchronous successive halving with several brackets (Li et al. 2018).
 
     Each bracket ``s`` has rungs at ``grace_period * reduction_factor**(k+s)`` up to
@@ -105,84 +93,12 @@ class AsyncHyperBandScheduler(MaxTBudget, TrialScheduler):
     def __init__(self, time_attr: str = "training_iteration", reward_attr: Optional[str] = None,
                  max_t: float = 100, grace_period: Optional[float] = None, reduction_factor: float = 4,
                  brackets: int = 1, metric: Optional[str] = None, mode: Optional[str] = None) -> None:
-        check_time_attr(time_attr)
-        check_positive("max_t", max_t)
         if grace_period is None:
             grace_period = max(1, max_t // 10) if isinstance(max_t, int) else max_t / 10
-        check_positive("grace_period", grace_period)
-        if grace_period > max_t:
-            raise TuneError(
-                f"grace_period must be <= max_t (max_t={max_t}), but got grace_period={grace_period}"
-            )
-        check_reduction_factor(reduction_factor)
-        check_brackets(brackets)
         self._init_metric(metric, mode, reward_attr)
         self._metric_given = metric is not None or reward_attr is not None
-        self._time_attr = time_attr
-        self._max_t = max_t
-        self._grace_period = grace_period
-        self._reduction_factor = reduction_factor
-        self.num_brackets = min(brackets, max_brackets(max_t, grace_period, reduction_factor))
-        self._brackets = [
-            _Bracket(milestones(grace_period, max_t, reduction_factor, s), reduction_factor)
-            for s in range(self.num_brackets)
-        ]
-        sizes = [len(b.rungs) for b in self._brackets]
-        weights = [math.exp(n - max(sizes)) for n in sizes]
-        self._shares = [w / sum(weights) for w in weights]
-        self._assigned = [0] * self.num_brackets  # trials ever put in each bracket
-        self._trial_bracket: dict[str, int] = {}
-        self._num_stopped = 0
-        self._warned_missing = False
-
-    # -- bracket assignment --------------------------------------------------------
-    def _assign(self, trial: Trial) -> int:
-        total = sum(self._assigned) + 1
-        idx = max(range(self.num_brackets), key=lambda i: (self._shares[i] * total - self._assigned[i], -i))
-        self._assigned[idx] += 1
-        self._trial_bracket[trial.trial_id] = idx
-        return idx
-
-    def bracket_of(self, trial: Trial) -> int:
-        """The index of the bracket ``trial`` is in (assigning one if it has none)."""
-        idx = self._trial_bracket.get(trial.trial_id)
-        return self._assign(trial) if idx is None else idx
-
-    def rung_milestones(self) -> list[list[float]]:
-        """Each bracket's rung milestones, lowest first."""
-        return [[r.milestone for r in b.rungs] for b in self._brackets]
-
-    # -- callbacks -----------------------------------------------------------------
-    def on_trial_add(self, runner: SchedulerContext, trial: Trial) -> None:
-        if trial.trial_id not in self._trial_bracket:
-            self._assign(trial)
-
-    def on_trial_result(self, runner: SchedulerContext, trial: Trial, result: dict) -> Decision:
-        t = time_of(result, self._time_attr)
-        if t is None:
-            return Decision.CONTINUE
-        if t >= self._max_t:
-            self._judge(trial, t, result)
-            self._trial_bracket.pop(trial.trial_id, None)
-            return Decision.STOP
-        decision = self._judge(trial, t, result)
-        if decision is Decision.STOP:
-            # The runner does not call on_trial_complete for the scheduler's own STOP.
-            self._num_stopped += 1
-            self._trial_bracket.pop(trial.trial_id, None)
-        return decision
-
-    def on_trial_complete(self, runner: SchedulerContext, trial: Trial, result: Optional[dict]) -> None:
-        t = time_of(result, self._time_attr) if result is not None else None
-        if trial.trial_id in self._trial_bracket and t is not None and result is not None:
-            self._judge(trial, t, result)
-        self._trial_bracket.pop(trial.trial_id, None)
-
-    def on_trial_error(self, runner: SchedulerContext, trial: Trial) -> None:
-        self._trial_bracket.pop(trial.trial_id, None)
-
-    def on_trial_remove(self, runner: SchedulerContext, trial: Trial) -> None:
-        self._trial_bracket.pop(trial.trial_id, None)
+        self._setup(time_attr, max_t, grace_period, reduction_factor, brackets,
+                    lambda rungs: _Bracket(rungs, reduction_factor))
 
     def _judge(self, trial: Trial, t: float, result: dict) -> Decision:
         score = self.score(result)  # None when not a number, -inf for NaN
@@ -213,17 +129,11 @@ class AsyncHyperBandScheduler(MaxTBudget, TrialScheduler):
 
     def save_state(self) -> dict[str, Any]:
         """Plain JSON: a ``-inf`` score (a NaN metric) is written as ``"-Infinity"``."""
-        return to_jsonable({
-            "num_stopped": self._num_stopped,
-            "assigned": list(self._assigned),
-            "trial_bracket": dict(self._trial_bracket),
-            "rungs": [[dict(r.recorded) for r in b.rungs] for b in self._brackets],
-        })
+        return to_jsonable(dict(self._assignment_state(),
+                                rungs=[[dict(r.recorded) for r in b.rungs] for b in self._brackets]))
 
     def restore_state(self, state: dict[str, Any]) -> None:
-        self._num_stopped = state["num_stopped"]
-        self._assigned = list(state["assigned"])
-        self._trial_bracket = dict(state["trial_bracket"])
+        self._restore_assignment(state)
         for b, rungs in zip(self._brackets, state["rungs"]):
             for r, recorded in zip(b.rungs, rungs):
                 r.recorded = {tid: float(from_jsonable(score)) for tid, score in recorded.items()}

@@ -9,6 +9,7 @@ from typing import Any, Optional
 from tune_hyperband._common import (
     MaxTBudget,
     check_brackets,
+    check_grace_period,
     check_positive,
     check_reduction_factor,
     check_time_attr,
@@ -16,7 +17,6 @@ from tune_hyperband._common import (
     max_brackets,
     time_of,
 )
-from tunecore.errors import TuneError
 from tunecore.execution.trial import Trial, TrialStatus
 from tunecore.schedulers import Decision, SchedulerContext, TrialScheduler
 from tunecore.util import from_jsonable, to_jsonable
@@ -166,11 +166,7 @@ class HyperBandScheduler(MaxTBudget, TrialScheduler):
                  mode: Optional[str] = None) -> None:
         check_time_attr(time_attr)
         check_positive("max_t", max_t)
-        check_positive("grace_period", grace_period)
-        if grace_period > max_t:
-            raise TuneError(
-                f"grace_period must be <= max_t (max_t={max_t}), but got grace_period={grace_period}"
-            )
+        check_grace_period(grace_period, max_t)
         check_reduction_factor(reduction_factor)
         check_brackets(brackets, allow_none=True)
         self._init_metric(metric, mode, reward_attr)

@@ -9,20 +9,12 @@ from typing import Any, Optional
 
 import numpy as np
 
-from tune_hyperband._common import (
-    MaxTBudget,
-    check_brackets,
-    check_positive,
-    check_reduction_factor,
-    check_time_attr,
-    max_brackets,
-    milestones,
-    time_of,
-)
+from tune_hyperband._halving import AsyncHalving
 from tunecore import pareto
 from tunecore.errors import TuneError
 from tunecore.execution.trial import Trial
-from tunecore.schedulers import Decision, SchedulerContext, TrialScheduler
+from tunecore.objective import check_constraints
+from tunecore.schedulers import Decision
 from tunecore.util import as_float, from_jsonable, to_jsonable
 
 _NAME = "MultiObjectiveAsyncHyperBandScheduler"
@@ -154,25 +146,10 @@ def _pair(metrics: Optional[tuple[str, ...]], modes: Optional[tuple[str, ...]], 
 
 def _check_constraints(constraints: Any, metrics: Optional[tuple[str, ...]]) -> tuple[str, ...]:
     """The constraint keys as a tuple (none: empty); each must be ``<= 0`` for feasibility."""
-    if constraints is None:
-        return ()
-    names = [constraints] if isinstance(constraints, str) else constraints
-    if not isinstance(names, (list, tuple)) or not all(isinstance(c, str) and c for c in names):
-        raise TuneError(
-            f"{_NAME}: constraints must be a result key or a list of them (each feasible when <= 0), "
-            f"e.g. constraints=['memory_over'], but got constraints={constraints!r}")
-    twice = sorted({c for c in names if names.count(c) > 1})
-    if twice:
-        raise TuneError(f"{_NAME}: constraints={list(names)!r} names {twice[0]!r} twice")
-    both = [c for c in names if metrics and c in metrics]
-    if both:
-        raise TuneError(
-            f"{_NAME}: {both[0]!r} is both an objective and a constraint; a constraint is a separate result "
-            "key that must be <= 0 (e.g. report latency_over=latency - 0.1)")
-    return tuple(names)
+    return tuple(check_constraints(constraints, list(metrics) if metrics else None, _NAME) or ())
 
 
-class MultiObjectiveAsyncHyperBandScheduler(MaxTBudget, TrialScheduler):
+class MultiObjectiveAsyncHyperBandScheduler(AsyncHalving):
     """Asynchronous successive halving on several objectives (MO-ASHA, Schmucker et al. 2021).
 
     The rungs, brackets, bracket assignment and ``max_t`` stop are those of
@@ -232,15 +209,6 @@ class MultiObjectiveAsyncHyperBandScheduler(MaxTBudget, TrialScheduler):
     def __init__(self, time_attr: str = "training_iteration", metric: Any = None, mode: Any = None,
                  max_t: float = 100, grace_period: float = 1, reduction_factor: float = 4, brackets: int = 1,
                  tie_break: str = "epsnet", constraints: Any = None) -> None:
-        check_time_attr(time_attr)
-        check_positive("max_t", max_t)
-        check_positive("grace_period", grace_period)
-        if grace_period > max_t:
-            raise TuneError(
-                f"grace_period must be <= max_t (max_t={max_t}), but got grace_period={grace_period}"
-            )
-        check_reduction_factor(reduction_factor)
-        check_brackets(brackets)
         if not isinstance(tie_break, str) or tie_break not in pareto.TIE_BREAKS:
             raise TuneError(
                 f"{_NAME}: tie_break must be one of {list(pareto.TIE_BREAKS)}, but got tie_break={tie_break!r}")
@@ -251,23 +219,9 @@ class MultiObjectiveAsyncHyperBandScheduler(MaxTBudget, TrialScheduler):
         self._modes: Optional[tuple[str, ...]] = None
         self._constraints: tuple[str, ...] = ()
         self._set_objective(metric, mode, constraints)
-        self._time_attr = time_attr
-        self._max_t = max_t
-        self._grace_period = grace_period
-        self._reduction_factor = reduction_factor
         self._tie_break = tie_break
-        self.num_brackets = min(brackets, max_brackets(max_t, grace_period, reduction_factor))
-        self._brackets = [
-            _Bracket(milestones(grace_period, max_t, reduction_factor, s), reduction_factor, tie_break)
-            for s in range(self.num_brackets)
-        ]
-        sizes = [len(b.rungs) for b in self._brackets]
-        weights = [math.exp(n - max(sizes)) for n in sizes]
-        self._shares = [w / sum(weights) for w in weights]
-        self._assigned = [0] * self.num_brackets  # trials ever put in each bracket
-        self._trial_bracket: dict[str, int] = {}
-        self._num_stopped = 0
-        self._warned_missing = False
+        self._setup(time_attr, max_t, grace_period, reduction_factor, brackets,
+                    lambda rungs: _Bracket(rungs, reduction_factor, tie_break))
 
     # -- the objective -----------------------------------------------------------------
     def _set_objective(self, metric: Any, mode: Any, constraints: Any) -> None:
@@ -344,58 +298,10 @@ class MultiObjectiveAsyncHyperBandScheduler(MaxTBudget, TrialScheduler):
         feasible = pareto.is_feasible(result, self._constraints) if self._constraints else True
         return tuple(float(v) for v in signed), feasible
 
-    # -- bracket assignment --------------------------------------------------------
-    def _assign(self, trial: Trial) -> int:
-        total = sum(self._assigned) + 1
-        idx = max(range(self.num_brackets), key=lambda i: (self._shares[i] * total - self._assigned[i], -i))
-        self._assigned[idx] += 1
-        self._trial_bracket[trial.trial_id] = idx
-        return idx
-
-    def bracket_of(self, trial: Trial) -> int:
-        """The index of the bracket ``trial`` is in (assigning one if it has none)."""
-        idx = self._trial_bracket.get(trial.trial_id)
-        return self._assign(trial) if idx is None else idx
-
-    def rung_milestones(self) -> list[list[float]]:
-        """Each bracket's rung milestones, lowest first."""
-        return [[r.milestone for r in b.rungs] for b in self._brackets]
-
+    # -- rungs -----------------------------------------------------------------------
     def ranking(self, bracket: int = 0, rung: int = 0) -> list[str]:
         """The ids of the trials recorded at a rung (indices as in :meth:`rung_milestones`), best first."""
         return self._brackets[bracket].rungs[rung].ranking(self._tie_break)
-
-    # -- callbacks -----------------------------------------------------------------
-    def on_trial_add(self, runner: SchedulerContext, trial: Trial) -> None:
-        if trial.trial_id not in self._trial_bracket:
-            self._assign(trial)
-
-    def on_trial_result(self, runner: SchedulerContext, trial: Trial, result: dict) -> Decision:
-        t = time_of(result, self._time_attr)
-        if t is None:
-            return Decision.CONTINUE
-        if t >= self._max_t:
-            self._judge(trial, t, result)
-            self._trial_bracket.pop(trial.trial_id, None)
-            return Decision.STOP
-        decision = self._judge(trial, t, result)
-        if decision is Decision.STOP:
-            # The runner does not call on_trial_complete for the scheduler's own STOP.
-            self._num_stopped += 1
-            self._trial_bracket.pop(trial.trial_id, None)
-        return decision
-
-    def on_trial_complete(self, runner: SchedulerContext, trial: Trial, result: Optional[dict]) -> None:
-        t = time_of(result, self._time_attr) if result is not None else None
-        if trial.trial_id in self._trial_bracket and t is not None and result is not None:
-            self._judge(trial, t, result)
-        self._trial_bracket.pop(trial.trial_id, None)
-
-    def on_trial_error(self, runner: SchedulerContext, trial: Trial) -> None:
-        self._trial_bracket.pop(trial.trial_id, None)
-
-    def on_trial_remove(self, runner: SchedulerContext, trial: Trial) -> None:
-        self._trial_bracket.pop(trial.trial_id, None)
 
     def _judge(self, trial: Trial, t: float, result: dict) -> Decision:
         point = self._point(trial, result)
@@ -436,9 +342,7 @@ class MultiObjectiveAsyncHyperBandScheduler(MaxTBudget, TrialScheduler):
         recorded under (``metric``, ``mode``, ``constraints``).
         """
         return to_jsonable({
-            "num_stopped": self._num_stopped,
-            "assigned": list(self._assigned),
-            "trial_bracket": dict(self._trial_bracket),
+            **self._assignment_state(),
             "objective": self._saved_objective(),
             "rungs": [[{"points": {tid: list(p) for tid, (p, _) in r.recorded.items()},
                         "infeasible": [tid for tid, (_, ok) in r.recorded.items() if not ok]}
@@ -448,9 +352,7 @@ class MultiObjectiveAsyncHyperBandScheduler(MaxTBudget, TrialScheduler):
     def restore_state(self, state: dict[str, Any]) -> None:
         """Inverse of :meth:`save_state`. A scheduler without an objective takes the saved one; with
         another objective than the saved one, the recorded points are not used (warned)."""
-        self._num_stopped = state["num_stopped"]
-        self._assigned = list(state["assigned"])
-        self._trial_bracket = dict(state["trial_bracket"])
+        self._restore_assignment(state)
         saved = state.get("objective") or {}
         if saved.get("metric") is None:
             saved = {}
