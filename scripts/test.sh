@@ -16,7 +16,7 @@ fi
 
 python -m pip install -q -e ".[test,lint]" \
   -e "plugins/tune-hyperband[test]" -e "plugins/tune-pbt[test]" \
-  -e "plugins/tune-loggers[test]" -e "plugins/tune-optuna[test]"
+  -e "plugins/tune-loggers[test]" -e "plugins/tune-optuna[test]" -e "plugins/tune-integrations[test]"
 # ray installs a `tune` script of its own: reinstalling tunecore last makes ours win.
 python -m pip install -q --no-deps --force-reinstall -e .
 

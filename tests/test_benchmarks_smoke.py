@@ -105,3 +105,42 @@ def test_compare_table_reports_ratios_and_verdicts() -> None:
     only_ours = {"overhead": {"tunecore": [{"wall_s": 2.0}], "raytune": []}}
     line = compare.table(only_ours, markdown=False)[1]
     assert "n/a" in line
+
+
+MO_KEYS = {"benchmark", "part", "problem", "method", "anchor", "tunecore_hv", "anchor_hv", "ratio",
+           "iterations_fraction", "target", "pass", "hv_check", "per_seed"}
+
+
+def test_multi_objective_tiny_prints_hypervolumes() -> None:
+    """benchmarks/multi_objective.py at its smallest sizes: every part reports finite, positive
+    hypervolumes, the independent checks agree, and sequential tunecore gives Optuna's front."""
+    env = dict(os.environ)
+    env.pop("RAY_ADDRESS", None)
+    proc = subprocess.run([sys.executable, os.path.join(BENCH, "multi_objective.py"), "--quick", "--tiny",
+                           "--markdown"], capture_output=True, text=True, timeout=240, cwd=ROOT, env=env)
+    assert proc.returncode == 0, f"multi_objective exited {proc.returncode}:\n{proc.stderr[-3000:]}"
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    summary = [line for line in lines if line.get("summary")]
+    rows = [line for line in lines if not line.get("summary")]
+    assert len(summary) == 1 and summary[0]["size"] == "tiny", summary
+    assert {"machine", "seconds", "measurements", "passed", "failed", "all_pass", "hv_checks_ok"} <= set(summary[0])
+    assert summary[0]["hv_checks_ok"] is True
+    methods = {(row["part"], row["method"]) for row in rows}
+    assert methods == {("A", "NSGAIISampler"), ("A", "TPESampler"), ("B", "FIFO"),
+                       ("B", "MultiObjectiveAsyncHyperBandScheduler"), ("B(iii)", "NSGAIISampler"),
+                       ("B(iii)", "TPESampler")}, methods
+    for row in rows:
+        missing = MO_KEYS - set(row)
+        assert not missing, f"{row['part']} {row['method']} lacks {sorted(missing)}"
+        assert row["benchmark"] == "multi_objective"
+        hvs = [row["tunecore_hv"]] + ([] if row["method"] == "FIFO" else [row["anchor_hv"]])
+        for hv in hvs:
+            assert isinstance(hv, float) and math.isfinite(hv) and hv > 0, (row["part"], row["method"], hv)
+        assert row["hv_check"] is True, (row["part"], row["method"])
+        if row["method"] != "FIFO":
+            assert isinstance(row["pass"], bool) and math.isfinite(row["ratio"]) and row["ratio"] > 0
+        if row["part"] == "A":
+            assert row["sequential_identical"] is True, row["per_seed"]
+        if row["part"] == "B" and row["method"] != "FIFO":
+            assert 0 < row["iterations_fraction"] <= 1
+    assert "| part | problem |" in proc.stdout  # --markdown

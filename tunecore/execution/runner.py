@@ -254,7 +254,7 @@ class TrialRunner:
         self._inbox.drain(lambda: self._apply_requests(current=None), timeout)
 
     def _update_from_search(self) -> None:
-        trials = [] if self.search_alg.is_finished() else self.search_alg.next_trials()
+        trials = [] if self.search_alg.is_finished() or self._enough_pending() else self.search_alg.next_trials()
         for trial in trials:
             self._name(trial)
             self._check_fits(trial)
@@ -263,6 +263,16 @@ class TrialRunner:
         if self._stall.check_search(bool(trials), all(t.is_finished() for t in self._trials),
                                     self.search_alg.is_finished()):
             time.sleep(0.05)
+
+    def _enough_pending(self) -> bool:
+        """A model-based search algorithm is asked for a new trial only when none is waiting to start
+        (as Ray Tune does: at most one pending trial), so each suggestion sees every result reported
+        before a slot freed up. Random and grid search (``BasicVariantGenerator``) are not held back."""
+        from tunecore.searchers.basic_variant import BasicVariantGenerator
+
+        if isinstance(self.search_alg, BasicVariantGenerator):
+            return False
+        return any(t.status is TrialStatus.PENDING for t in self._trials)
 
     def _name(self, trial: Trial) -> None:
         """Apply ``trial_name_creator``/``trial_dirname_creator`` to a new trial."""

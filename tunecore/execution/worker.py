@@ -77,6 +77,13 @@ class _Worker:
     def fetch(self) -> tuple[list, bool]:
         if self.setup_error is not None:
             raise TrialError(f"Trial failed to start: {self.setup_error}")
+        if self.trainable is None:  # setup never ran: Ray could not even pass it its arguments
+            raise TrialError(
+                "Trial failed to start: the worker never set the trainable up, most likely because its arguments "
+                "(the trainable class, its config or a checkpoint) could not be unpickled on the worker, e.g. a "
+                "module the driver imports that the workers cannot (Ray's log above names it). Make the module "
+                "importable on every node (install it, or put it on PYTHONPATH), or define the trainable in the "
+                "driver script.")
         return self.trainable.train_results()
 
     def save(self) -> str:

@@ -117,11 +117,12 @@ class FunctionRunner(Trainable):
             try:
                 fn(self._fn_config, self._reporter) if takes_reporter else fn(self._fn_config)
             except SystemExit:
-                pass
+                S.leave(session)
             except BaseException as exc:  # noqa: BLE001 - reported to the driver
+                S.leave(session, exc)
                 self._reporter._finish("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
                 return
-            finally:
+            else:
                 S.leave(session)
             self._reporter._finish("end")
 

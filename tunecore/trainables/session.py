@@ -8,6 +8,7 @@ sees the latest session started in its process.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional
@@ -85,6 +86,10 @@ class Session:
         self.context = context
         self.report = report
         self.checkpoint = checkpoint
+        #: called as ``hook(error)`` when the function ends (``error``: what it raised, None when it
+        #: returned or was stopped), before the driver hears of it; latest first, failures ignored.
+        #: What an integration started for the trial (an MLflow run) is ended here.
+        self.exit_hooks: list[Callable[[Optional[BaseException]], None]] = []
 
 
 _local = threading.local()
@@ -100,9 +105,12 @@ def enter(session: Session) -> None:
         _latest = session
 
 
-def leave(session: Session) -> None:
-    """The function of ``session`` has ended."""
+def leave(session: Session, error: Optional[BaseException] = None) -> None:
+    """The function of ``session`` has ended (``error``: what it raised); its exit hooks run first."""
     global _latest
+    for hook in reversed(session.exit_hooks):
+        with contextlib.suppress(Exception):
+            hook(error)
     if getattr(_local, "session", None) is session:
         _local.session = None
     with _latest_lock:
