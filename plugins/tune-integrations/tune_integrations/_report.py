@@ -57,30 +57,35 @@ def require_framework(module: str, extra: str, what: str) -> Any:
             f'pip install "tune-integrations[{extra}]"') from None
 
 
-def _check_metrics(metrics: Any, cls: str) -> Union[list[str], dict[str, str], None]:
-    """Ray's ``metrics`` argument, checked: None, a str, a list of str or a dict {report name: eval name}."""
+def _check_metrics(metrics: Any, cls: str, names_of: str = "evaluation metric",
+                   everything: str = "every evaluation metric") -> Union[list[str], dict[str, str], None]:
+    """Ray's ``metrics`` argument, checked: None, a str, a list of str or a dict {report name: source name}.
+
+    ``names_of`` says what the source names are (``"evaluation metric"``, ``"Keras log"``) and
+    ``everything`` what None reports, for the messages.
+    """
     if metrics is None:
         return None
     if isinstance(metrics, str):
-        metrics = [metrics]
+        return [metrics]
     if isinstance(metrics, Mapping):
         bad = [(k, v) for k, v in metrics.items() if not isinstance(k, str) or not isinstance(v, str)]
         if bad:
-            raise TuneError(f"{cls}(metrics={{...}}) maps the names to report to evaluation metric names, both str, "
+            raise TuneError(f"{cls}(metrics={{...}}) maps the names to report to {names_of} names, both str, "
                             f"but got {bad[0][0]!r}: {bad[0][1]!r}")
         if not metrics:
-            raise TuneError(f"{cls}(metrics={{}}) names no metric: pass None to report every evaluation metric")
+            raise TuneError(f"{cls}(metrics={{}}) names no metric: pass None to report {everything}")
         return dict(metrics)
     if isinstance(metrics, Sequence) and not isinstance(metrics, (bytes, bytearray)):
         names = list(metrics)
         bad_names = [m for m in names if not isinstance(m, str)]
         if bad_names:
-            raise TuneError(f"{cls}(metrics=[...]) takes evaluation metric names (str), but got {bad_names[0]!r}")
+            raise TuneError(f"{cls}(metrics=[...]) takes {names_of} names (str), but got {bad_names[0]!r}")
         if not names:
-            raise TuneError(f"{cls}(metrics=[]) names no metric: pass None to report every evaluation metric")
+            raise TuneError(f"{cls}(metrics=[]) names no metric: pass None to report {everything}")
         return names
-    raise TuneError(f"{cls}(metrics=...) takes None, a metric name, a list of names or a dict "
-                    f"{{report name: evaluation metric name}}, but got {type(metrics).__name__}: {metrics!r}")
+    raise TuneError(f"{cls}(metrics=...) takes None, one {names_of} name, a list of names or a dict "
+                    f"{{report name: {names_of} name}}, but got {type(metrics).__name__}: {metrics!r}")
 
 
 def _check_frequency(frequency: Any, cls: str) -> int:

@@ -40,6 +40,7 @@ from typing import Any, Optional, Union
 
 import tunecore
 from tune_integrations._report import MissingFrameworkError
+from tune_integrations._report import _check_metrics as check_metrics
 from tunecore.errors import TuneError
 
 __all__ = ["TuneReportCallback", "TuneReportCheckpointCallback", "get_initial_epoch", "get_model"]
@@ -120,28 +121,7 @@ def _python_value(value: Any) -> Any:
 
 def _check_metrics(metrics: Any, cls: str) -> Union[list[str], dict[str, str], None]:
     """Ray's ``metrics``: None, a name, a list of names or a dict {report name: Keras log name}."""
-    if metrics is None:
-        return None
-    if isinstance(metrics, str):
-        return [metrics]
-    if isinstance(metrics, Mapping):
-        bad = [(k, v) for k, v in metrics.items() if not isinstance(k, str) or not isinstance(v, str)]
-        if bad:
-            raise TuneError(f"{cls}(metrics={{...}}) maps the names to report to the names in Keras' logs, both "
-                            f"str, but got {bad[0][0]!r}: {bad[0][1]!r}")
-        if not metrics:
-            raise TuneError(f"{cls}(metrics={{}}) names no metric: pass None to report all of Keras' logs")
-        return dict(metrics)
-    if isinstance(metrics, Sequence) and not isinstance(metrics, (bytes, bytearray)):
-        names = list(metrics)
-        wrong = [m for m in names if not isinstance(m, str)]
-        if wrong:
-            raise TuneError(f"{cls}(metrics=[...]) takes names in Keras' logs (str), but got {wrong[0]!r}")
-        if not names:
-            raise TuneError(f"{cls}(metrics=[]) names no metric: pass None to report all of Keras' logs")
-        return names
-    raise TuneError(f"{cls}(metrics=...) takes None, a name in Keras' logs, a list of names or a dict "
-                    f"{{report name: Keras log name}}, but got {type(metrics).__name__}: {metrics!r}")
+    return check_metrics(metrics, cls, names_of="Keras log", everything="all of Keras' logs")
 
 
 def _check_hooks(on: Any, arg: str, cls: str) -> list[str]:
